@@ -93,8 +93,18 @@ export interface ErrorInfo {
   retryAfterSec?: number
 }
 
+/** A provider answered in-process (the built-in mock): no HTTP at all. */
+export interface LocalBackend {
+  chat(body: ChatCompletionRequest, ctx: TranslateContext): ChatCompletion
+  /** The chunks of a streamed answer, usage chunk last. */
+  chatStream(body: ChatCompletionRequest, ctx: TranslateContext): ChatCompletionChunk[]
+  embeddings(body: EmbeddingsRequest, ctx: TranslateContext): EmbeddingsResponse
+}
+
 export interface ProviderAdapter {
   type: ProviderType
+  /** Set for providers served in-process; endpoint() is then never called. */
+  local?: LocalBackend
   /** URL and auth headers for one operation on one deployment. */
   endpoint(op: Operation, provider: ProviderSettings, upstreamModel: string, stream: boolean): Endpoint
   /**

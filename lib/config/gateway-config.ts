@@ -1,0 +1,253 @@
+// The YAML gateway configuration: schema, ${VAR} interpolation and the checks
+// a schema cannot express (references between providers, models, patterns).
+// Every problem is reported with its path, e.g.
+//   models[2].deployments[0].provider: unknown provider "opnai"
+import { Type, type Static, type TSchema } from '@sinclair/typebox'
+import { Value } from '@sinclair/typebox/value'
+import { readFileSync } from 'node:fs'
+import { parse as parseYaml } from 'yaml'
+import { PROVIDER_TYPES } from '../providers/types.js'
+import { ConfigError } from './env.js'
+
+const Price = Type.Object(
+  {
+    input: Type.Number({ minimum: 0 }),
+    output: Type.Number({ minimum: 0 }),
+    cacheRead: Type.Optional(Type.Number({ minimum: 0 })),
+    cacheWrite: Type.Optional(Type.Number({ minimum: 0 })),
+  },
+  { additionalProperties: false },
+)
+
+const Timeouts = Type.Object(
+  {
+    connectMs: Type.Optional(Type.Integer({ minimum: 1 })),
+    firstByteMs: Type.Optional(Type.Integer({ minimum: 1 })),
+    streamFirstByteMs: Type.Optional(Type.Integer({ minimum: 1 })),
+    totalMs: Type.Optional(Type.Integer({ minimum: 1 })),
+  },
+  { additionalProperties: false },
+)
+
+export const ProviderConfigSchema = Type.Object(
+  {
+    name: Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$' }),
+    type: Type.Union(PROVIDER_TYPES.map((t) => Type.Literal(t))),
+    baseUrl: Type.Optional(Type.String({ pattern: '^https?://' })),
+    apiKey: Type.Optional(Type.String()),
+    apiVersion: Type.Optional(Type.String()),
+    headers: Type.Optional(Type.Record(Type.String(), Type.String())),
+    timeouts: Type.Optional(Timeouts),
+    maxConnections: Type.Optional(Type.Integer({ minimum: 1 })),
+  },
+  { additionalProperties: false },
+)
+
+export const DeploymentConfigSchema = Type.Object(
+  {
+    id: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._:/@-]*$' })),
+    provider: Type.String(),
+    model: Type.Optional(Type.String({ minLength: 1 })),
+    weight: Type.Optional(Type.Number({ exclusiveMinimum: 0 })),
+    pricing: Type.Optional(Price),
+    enabled: Type.Optional(Type.Boolean()),
+    rpm: Type.Optional(Type.Integer({ minimum: 1 })),
+    tpm: Type.Optional(Type.Integer({ minimum: 1 })),
+  },
+  { additionalProperties: false },
+)
+
+export const ModelConfigSchema = Type.Object(
+  {
+    name: Type.String({ minLength: 1 }),
+    aliases: Type.Optional(Type.Array(Type.String({ minLength: 1 }))),
+    deployments: Type.Array(DeploymentConfigSchema, { minItems: 1 }),
+    fallbacks: Type.Optional(Type.Array(Type.String({ minLength: 1 }))),
+    contextWindowFallbacks: Type.Optional(Type.Array(Type.String({ minLength: 1 }))),
+    strategy: Type.Optional(Type.String()),
+    timeouts: Type.Optional(Timeouts),
+  },
+  { additionalProperties: false },
+)
+
+export const PatternConfigSchema = Type.Object(
+  { match: Type.String({ minLength: 1 }), provider: Type.String() },
+  { additionalProperties: false },
+)
+
+export const GatewayConfigSchema = Type.Object(
+  {
+    providers: Type.Array(ProviderConfigSchema, { default: [] }),
+    models: Type.Array(ModelConfigSchema, { default: [] }),
+    routing: Type.Object(
+      {
+        strategy: Type.Optional(Type.String()),
+        defaultModel: Type.Optional(Type.String()),
+        patterns: Type.Optional(Type.Array(PatternConfigSchema)),
+        timeouts: Type.Optional(Timeouts),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+  },
+  { additionalProperties: false },
+)
+
+export type PriceConfig = Static<typeof Price>
+export type TimeoutsConfig = Static<typeof Timeouts>
+export type ProviderConfig = Static<typeof ProviderConfigSchema>
+export type DeploymentConfig = Static<typeof DeploymentConfigSchema>
+export type ModelConfig = Static<typeof ModelConfigSchema>
+export type PatternConfig = Static<typeof PatternConfigSchema>
+export type GatewayConfig = Static<typeof GatewayConfigSchema>
+
+export const KNOWN_STRATEGIES = ['model', 'cost', 'latency', 'balanced', 'least-busy', 'rules'] as const
+
+const VAR = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g
+
+/**
+ * Replaces ${VAR} and ${VAR:-default} from env. Fields named apiKey keep their
+ * template: secrets are resolved when a provider is used, so they never reach
+ * the database or an exported config.
+ */
+export function interpolate(node: unknown, env: Record<string, string | undefined>, path: string, problems: string[]): unknown {
+  if (typeof node === 'string') {
+    return node.replace(VAR, (_m, name: string, fallback: string | undefined) => {
+      const v = env[name]
+      if (v !== undefined && v !== '') return v
+      if (fallback !== undefined) return fallback
+      problems.push(`${path}: environment variable ${name} is not set`)
+      return ''
+    })
+  }
+  if (Array.isArray(node)) return node.map((v, i) => interpolate(v, env, `${path}[${i}]`, problems))
+  if (node && typeof node === 'object') {
+    const out: Record<string, unknown> = {}
+    for (const [k, v] of Object.entries(node)) {
+      out[k] = k === 'apiKey' ? v : interpolate(v, env, path ? `${path}.${k}` : k, problems)
+    }
+    return out
+  }
+  return node
+}
+
+/** Resolves an apiKey template; undefined when a referenced variable is unset. */
+export function resolveSecret(template: string | undefined | null, env: Record<string, string | undefined> = process.env): string | undefined {
+  if (!template) return undefined
+  let missing = false
+  const value = template.replace(VAR, (_m, name: string, fallback: string | undefined) => {
+    const v = env[name]
+    if (v !== undefined && v !== '') return v
+    if (fallback !== undefined) return fallback
+    missing = true
+    return ''
+  })
+  return missing ? undefined : value
+}
+
+/** "/models/2/deployments/0/provider" -> "models[2].deployments[0].provider" */
+export function formatPath(pointer: string): string {
+  return pointer
+    .split('/')
+    .filter(Boolean)
+    .reduce((acc, seg) => (/^\d+$/.test(seg) ? `${acc}[${seg}]` : acc ? `${acc}.${seg}` : seg), '')
+}
+
+export function schemaProblems(schema: TSchema, value: unknown): string[] {
+  const seen = new Set<string>()
+  const problems: string[] = []
+  for (const e of Value.Errors(schema, value)) {
+    const where = formatPath(e.path) || '(root)'
+    // Unions report one error per branch; the first is enough per path.
+    if (seen.has(where)) continue
+    seen.add(where)
+    const extra = e.schema && 'anyOf' in e.schema ? `: expected one of ${e.schema.anyOf.map((s: TSchema) => JSON.stringify(s.const)).join(', ')}` : ''
+    problems.push(`${where}: ${e.message}${extra}`)
+  }
+  return problems
+}
+
+/** Cross-reference checks on a schema-valid config. */
+export function referenceProblems(cfg: GatewayConfig): string[] {
+  const problems: string[] = []
+  const providers = new Set<string>()
+  cfg.providers.forEach((p, i) => {
+    if (providers.has(p.name)) problems.push(`providers[${i}].name: duplicate provider "${p.name}"`)
+    providers.add(p.name)
+    if (p.type === 'azure' && !p.baseUrl)
+      problems.push(`providers[${i}].baseUrl: required for azure providers`)
+  })
+  const names = new Map<string, string>()
+  const deploymentIds = new Set<string>()
+  cfg.models.forEach((m, i) => {
+    for (const [j, n] of [m.name, ...(m.aliases ?? [])].entries()) {
+      const where = j === 0 ? `models[${i}].name` : `models[${i}].aliases[${j - 1}]`
+      if (names.has(n)) problems.push(`${where}: "${n}" is already used by ${names.get(n)}`)
+      else names.set(n, `models[${i}]`)
+    }
+    if (m.strategy && !(KNOWN_STRATEGIES as readonly string[]).includes(m.strategy))
+      problems.push(`models[${i}].strategy: unknown strategy "${m.strategy}" (expected one of ${KNOWN_STRATEGIES.join(', ')})`)
+    m.deployments.forEach((d, j) => {
+      if (!providers.has(d.provider)) problems.push(`models[${i}].deployments[${j}].provider: unknown provider "${d.provider}"`)
+      const id = deploymentId(m.name, d)
+      if (deploymentIds.has(id)) problems.push(`models[${i}].deployments[${j}]: duplicate deployment id "${id}" (set a distinct id)`)
+      deploymentIds.add(id)
+    })
+  })
+  cfg.models.forEach((m, i) => {
+    for (const key of ['fallbacks', 'contextWindowFallbacks'] as const) {
+      m[key]?.forEach((f, j) => {
+        if (!names.has(f)) problems.push(`models[${i}].${key}[${j}]: unknown model "${f}"`)
+        else if (f === m.name) problems.push(`models[${i}].${key}[${j}]: a model cannot fall back to itself`)
+      })
+    }
+  })
+  const r = cfg.routing
+  if (r.strategy && !(KNOWN_STRATEGIES as readonly string[]).includes(r.strategy))
+    problems.push(`routing.strategy: unknown strategy "${r.strategy}" (expected one of ${KNOWN_STRATEGIES.join(', ')})`)
+  if (r.defaultModel && !names.has(r.defaultModel)) problems.push(`routing.defaultModel: unknown model "${r.defaultModel}"`)
+  r.patterns?.forEach((p, i) => {
+    if (!providers.has(p.provider)) problems.push(`routing.patterns[${i}].provider: unknown provider "${p.provider}"`)
+  })
+  return problems
+}
+
+/** Stable id of a deployment: explicit `id`, else model:provider:upstream. */
+export function deploymentId(modelName: string, d: Pick<DeploymentConfig, 'id' | 'provider' | 'model'>): string {
+  return d.id ?? `${modelName}:${d.provider}:${d.model ?? modelName}`
+}
+
+/** Validates a parsed config object (already YAML-decoded). */
+export function parseGatewayConfig(doc: unknown, env: Record<string, string | undefined> = process.env): GatewayConfig {
+  const problems: string[] = []
+  const interpolated = interpolate(doc ?? {}, env, '', problems)
+  const withDefaults = Value.Default(GatewayConfigSchema, Value.Clone(interpolated))
+  problems.push(...schemaProblems(GatewayConfigSchema, withDefaults))
+  if (problems.length === 0) problems.push(...referenceProblems(withDefaults as GatewayConfig))
+  if (problems.length) throw new ConfigError(problems)
+  return withDefaults as GatewayConfig
+}
+
+export function parseGatewayYaml(text: string, env: Record<string, string | undefined> = process.env): GatewayConfig {
+  let doc: unknown
+  try {
+    doc = parseYaml(text)
+  } catch (err) {
+    throw new ConfigError([`YAML syntax: ${(err as Error).message}`])
+  }
+  return parseGatewayConfig(doc, env)
+}
+
+export function loadGatewayConfig(path: string, env: Record<string, string | undefined> = process.env): GatewayConfig {
+  let text: string
+  try {
+    text = readFileSync(path, 'utf8')
+  } catch (err) {
+    throw new ConfigError([`GATEWAY_CONFIG: cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`])
+  }
+  try {
+    return parseGatewayYaml(text, env)
+  } catch (err) {
+    if (err instanceof ConfigError) throw new ConfigError(err.problems.map((p) => `${path}: ${p}`))
+    throw err
+  }
+}

@@ -1,0 +1,17 @@
+// The one list of providers. Adding a provider = a folder + a line here.
+import type { ProviderAdapter, ProviderType } from './types.js'
+import { openai } from './openai/index.js'
+import { azure } from './azure/index.js'
+import { mock } from './mock/index.js'
+
+const adapters: Partial<Record<ProviderType, ProviderAdapter>> = {
+  openai,
+  azure,
+  mock,
+}
+
+export function getAdapter(type: ProviderType): ProviderAdapter {
+  const adapter = adapters[type]
+  if (!adapter) throw new Error(`provider type ${type} is not available`)
+  return adapter
+}

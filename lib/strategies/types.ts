@@ -1,0 +1,74 @@
+// Contract shared by the routing strategies. A strategy is a pure ranking of the
+// deployments (candidates) of the requested model: it reads only what the caller
+// passes in RoutingSignals (latency view, in-flight counts, a random source) and
+// returns the FULL ordered list. The first entry is tried first; the rest is the
+// fallback order. Stateful strategies (balanced, least-busy) keep their state in
+// the instance returned by their factory.
+
+export type StrategyName = 'model' | 'cost' | 'latency' | 'balanced' | 'least-busy' | 'rules'
+
+/** USD per 1M tokens. */
+export interface Pricing {
+  input: number
+  output: number
+  cacheRead?: number
+  cacheWrite?: number
+}
+
+/** One deployment of the requested model. */
+export interface Candidate {
+  /** Stable deployment id. */
+  id: string
+  provider: string
+  providerType: string
+  /** Public model name. */
+  model: string
+  upstreamModel: string
+  /** Declared order. */
+  position: number
+  /** > 0. */
+  weight: number
+  pricing?: Pricing
+}
+
+/** Latency view of one deployment, as returned by LatencyTracker.get(). */
+export interface LatencyView {
+  emaMs?: number
+  emaTtftMs?: number
+  samples: number
+  meanCompletionTokens?: number
+}
+
+/** What the strategies may read, provided by the caller. */
+export interface RoutingSignals {
+  /** Estimated prompt tokens of the request. */
+  promptTokens: number
+  /** max_tokens / max_completion_tokens when given. */
+  maxOutputTokens?: number
+  stream: boolean
+  latency(deploymentId: string): LatencyView | undefined
+  inFlight(deploymentId: string): number
+  /** In [0, 1). Injectable for deterministic tests. */
+  random(): number
+}
+
+export interface RankedCandidate {
+  candidate: Candidate
+  score?: number
+  /** Human readable explanation of the rank. */
+  reason: string
+}
+
+export interface Strategy {
+  name: StrategyName
+  rank(candidates: Candidate[], signals: RoutingSignals): RankedCandidate[]
+}
+
+/**
+ * Comparator by declared position, then by id so the order is total and does
+ * not depend on the order the caller passed the candidates in.
+ */
+export function byPosition(a: Candidate, b: Candidate): number {
+  if (a.position !== b.position) return a.position - b.position
+  return a.id < b.id ? -1 : a.id > b.id ? 1 : 0
+}
