@@ -1,0 +1,74 @@
+// Builds the gateway: external plugins, then Switchyard's own in dependency
+// order, then the routes. server.ts is the only caller of listen().
+import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify'
+import { randomUUID } from 'node:crypto'
+import configPlugin, { loadAppConfig, type AppConfig, type ConfigPluginOptions } from './plugins/config.js'
+import prismaPlugin from './plugins/prisma.js'
+import swaggerPlugin from './plugins/swagger.js'
+import modelRoutingPlugin from './plugins/model-routing.js'
+import authPlugin from './plugins/auth.js'
+import strategyPlugin from './plugins/strategy.js'
+import proxyPlugin from './plugins/proxy.js'
+import healthRoutes from './routes/health.js'
+import v1Routes from './routes/v1/index.js'
+
+export interface BuildOptions extends ConfigPluginOptions {
+  config?: AppConfig
+  logger?: FastifyServerOptions['logger']
+}
+
+const REDACT = [
+  'req.headers.authorization',
+  'req.headers["x-api-key"]',
+  'req.headers["api-key"]',
+  'req.headers["x-goog-api-key"]',
+  '*.apiKey',
+  '*.*.apiKey',
+  'apiKey',
+  'headers.authorization',
+  'headers["x-api-key"]',
+]
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
+
+export async function buildApp(opts: BuildOptions = {}): Promise<FastifyInstance> {
+  const config = opts.config ?? loadAppConfig(opts)
+  const app = Fastify({
+    logger: opts.logger ?? { level: config.env.LOG_LEVEL, redact: { paths: REDACT, censor: '[redacted]' } },
+    bodyLimit: config.env.BODY_LIMIT_BYTES,
+    // Honour a caller's request id when it is sane, so traces join up.
+    genReqId: (req) => {
+      const given = req.headers['x-request-id']
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : `req_${randomUUID().replace(/-/g, '')}`
+    },
+    requestIdHeader: false,
+    // One line per request is written by the onResponse hook below.
+    logController: new LogController({ disableRequestLogging: true }),
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
+  })
+
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id)
+  })
+  app.addHook('onResponse', async (request, reply) => {
+    request.log.info({ method: request.method, url: request.url.split('?')[0], status: reply.statusCode, ms: Number(reply.elapsedTime.toFixed(2)) }, 'request')
+  })
+
+  await app.register(configPlugin, { config })
+  await app.register(swaggerPlugin)
+  await app.register(prismaPlugin)
+  await app.register(modelRoutingPlugin)
+  await app.register(authPlugin)
+  await app.register(strategyPlugin)
+  await app.register(proxyPlugin)
+
+  await app.register(healthRoutes)
+  await app.register(v1Routes, { prefix: '/v1' })
+
+  app.setErrorHandler((err: FastifyError, request, reply) => {
+    const status = err.statusCode && err.statusCode >= 400 ? err.statusCode : 500
+    if (status >= 500) request.log.error({ err }, 'unhandled error')
+    reply.code(status).send({ error: status >= 500 ? 'Internal Server Error' : err.message, statusCode: status })
+  })
+  return app
+}

@@ -1,0 +1,340 @@
+// Prompt token estimation, done before a request is sent upstream (budget and
+// context-window pre-checks, cost estimates). Billing itself always uses the
+// usage the provider reports; these numbers are estimates.
+//
+// Two methods:
+//
+//  - 'tiktoken' for OpenAI-family models (provider type openai/azure/mock, or a
+//    model id starting gpt-, o1, o3, o4, chatgpt or text-embedding): every text
+//    is tokenized with gpt-tokenizer using the model's encoding, plus OpenAI's
+//    published chat overhead (openai-cookbook, "How to count tokens with
+//    tiktoken"): each message costs TOKENS_PER_MESSAGE (3) plus the tokens of
+//    its role and content, a `name` costs its tokens plus TOKENS_PER_NAME (1),
+//    and every reply is primed with REPLY_PRIMING_TOKENS (3).
+//
+//  - 'approximation' for everything else (Anthropic, Gemini, unknown): the same
+//    texts are measured in characters (UTF-16 code units) and converted with
+//    ceil(chars / CHARS_PER_TOKEN), CHARS_PER_TOKEN = 4, the usual rule of thumb
+//    for English; the same fixed per-message / per-tool overheads are added.
+//    Expect it to under-count CJK text and over-count long runs of whitespace.
+//
+// Shared rules (both methods):
+//  - A tool definition costs TOKENS_PER_TOOL_DEFINITION (8) plus the tokens of
+//    its compact serialization: name, description and JSON.stringify(parameters)
+//    joined with "\n" (absent parts are left out). OpenAI renders tools into a
+//    TypeScript-like namespace in the system prompt; 8 tokens roughly covers the
+//    per-function wrapping ("type x = (_: {", "}) => any;", newlines) and the
+//    compact JSON's extra punctuation stands in for the rest.
+//  - A tool call in an assistant message costs TOKENS_PER_TOOL_CALL (3) plus the
+//    tokens of its function name and arguments (legacy `function_call` alike).
+//    tool_call_id is not counted (it is not part of the rendered prompt text).
+//  - response_format json_schema: the JSON of the schema object is counted.
+//  - Content parts other than text, refusal and image_url (input_audio, file...)
+//    are not counted: their size cannot be derived from the request cheaply.
+//
+// Images. The gateway does not download images, so a remote image is assumed to
+// be DEFAULT_IMAGE_WIDTH x DEFAULT_IMAGE_HEIGHT (1024 x 1024). For base64 data
+// URLs the real size is read from the PNG / GIF / JPEG / WebP header.
+//  - OpenAI (documented tile rule): detail "low" costs the base (85 tokens).
+//    "high"/"auto": scale to fit in 2048 x 2048, then down so the shortest side
+//    is 768, count 512 px tiles; cost = base + tile * tiles = 85 + 170 * tiles.
+//    1024 x 1024 -> 768 x 768 -> 4 tiles -> 765 tokens. gpt-4o-mini uses the
+//    same rule with OpenAI's documented base 2833 / tile 5667.
+//  - Anthropic (documented): tokens = ceil(width * height / 750), at most 1600
+//    (larger images are downscaled by the API). 1024 x 1024 -> ceil(1398.1) = 1399.
+//  - Gemini (documented): 258 tokens per image.
+
+import { createRequire } from 'node:module'
+import type { ChatCompletionRequest, ChatMessage, EmbeddingsRequest } from '../openai/types.js'
+
+export type TokenCountMethod = 'tiktoken' | 'approximation'
+export interface TokenCount { tokens: number; method: TokenCountMethod }
+export type EncodingName = 'o200k_base' | 'cl100k_base'
+export type ImageFamily = 'openai' | 'anthropic' | 'gemini'
+export type ImageDetail = 'low' | 'high' | 'auto'
+
+export const TOKENS_PER_MESSAGE = 3
+export const TOKENS_PER_NAME = 1
+export const REPLY_PRIMING_TOKENS = 3
+export const TOKENS_PER_TOOL_DEFINITION = 8
+export const TOKENS_PER_TOOL_CALL = 3
+export const CHARS_PER_TOKEN = 4
+
+export const DEFAULT_IMAGE_WIDTH = 1024
+export const DEFAULT_IMAGE_HEIGHT = 1024
+export const ANTHROPIC_PIXELS_PER_TOKEN = 750
+export const ANTHROPIC_MAX_IMAGE_TOKENS = 1600
+export const GEMINI_IMAGE_TOKENS = 258
+
+const OPENAI_IMAGE_COST = { base: 85, tile: 170 } as const
+const OPENAI_MINI_IMAGE_COST = { base: 2833, tile: 5667 } as const
+
+// ---------------------------------------------------------------------------
+// Encoders: loaded on first use (o200k_base takes ~200 ms and tens of MB), then
+// kept. The CommonJS build is required so that counting stays synchronous.
+
+type Encoder = typeof import('gpt-tokenizer/encoding/o200k_base')
+const requireCjs = createRequire(import.meta.url)
+const encoders = new Map<EncodingName, Encoder>()
+// User text is data, not control: "<|endoftext|>" is counted as plain text
+// instead of throwing (gpt-tokenizer disallows special tokens by default).
+const AS_PLAIN_TEXT = { disallowedSpecial: new Set<string>() }
+
+function encoder(name: EncodingName): Encoder {
+  let enc = encoders.get(name)
+  if (!enc) {
+    enc = requireCjs(`gpt-tokenizer/encoding/${name}`) as Encoder
+    encoders.set(name, enc)
+  }
+  return enc
+}
+
+/** Loads the encoders now (e.g. at startup) instead of on the first request. */
+export function warmTokenizers(names: EncodingName[] = ['o200k_base', 'cl100k_base']): void {
+  for (const n of names) encoder(n)
+}
+
+/** Tokens of `text` in `encoding`, special tokens counted as plain text. */
+export function countTextTokens(text: string, encoding: EncodingName): number {
+  return text ? encoder(encoding).countTokens(text, AS_PLAIN_TEXT) : 0
+}
+
+// ---------------------------------------------------------------------------
+// Model classification
+
+const OPENAI_PROVIDER_TYPES = new Set(['openai', 'azure', 'mock'])
+const OPENAI_MODEL_ID = /^(?:ft:)?(?:gpt-|o1|o3|o4|chatgpt|text-embedding)/i
+
+export function isOpenAIFamily(providerType: string | undefined, model: string): boolean {
+  return (providerType !== undefined && OPENAI_PROVIDER_TYPES.has(providerType)) || OPENAI_MODEL_ID.test(model)
+}
+
+/**
+ * cl100k_base for gpt-4 / gpt-4-turbo / gpt-3.5 / text-embedding-3 / text-embedding-ada-002;
+ * o200k_base for gpt-4o, gpt-4.1, gpt-4.5, gpt-5, the o-series and anything
+ * unrecognised (e.g. an Azure deployment name), being the current encoding.
+ */
+export function encodingForModel(model: string): EncodingName {
+  const m = model.toLowerCase().replace(/^ft:/, '')
+  if (/^(?:gpt-4o|gpt-4\.|chatgpt-4o)/.test(m)) return 'o200k_base'
+  if (/^(?:gpt-4|gpt-3\.5|gpt-35|text-embedding-3|text-embedding-ada)/.test(m)) return 'cl100k_base'
+  return 'o200k_base'
+}
+
+// ---------------------------------------------------------------------------
+// Images
+
+/** OpenAI's tile rule. */
+export function openAIImageTokens(width: number, height: number, detail: ImageDetail = 'auto', model = ''): number {
+  const cost = /^gpt-4o-mini/i.test(model) ? OPENAI_MINI_IMAGE_COST : OPENAI_IMAGE_COST
+  if (detail === 'low') return cost.base
+  let w = width
+  let h = height
+  if (!(w > 0 && h > 0)) {
+    w = DEFAULT_IMAGE_WIDTH
+    h = DEFAULT_IMAGE_HEIGHT
+  }
+  if (w > 2048 || h > 2048) {
+    const s = 2048 / Math.max(w, h)
+    w = Math.round(w * s)
+    h = Math.round(h * s)
+  }
+  if (Math.min(w, h) > 768) {
+    const s = 768 / Math.min(w, h)
+    w = Math.round(w * s)
+    h = Math.round(h * s)
+  }
+  return cost.base + cost.tile * Math.ceil(w / 512) * Math.ceil(h / 512)
+}
+
+/** Anthropic: ceil(w * h / 750), capped at 1600. */
+export function anthropicImageTokens(width: number, height: number): number {
+  const px = width > 0 && height > 0 ? width * height : DEFAULT_IMAGE_WIDTH * DEFAULT_IMAGE_HEIGHT
+  return Math.min(ANTHROPIC_MAX_IMAGE_TOKENS, Math.ceil(px / ANTHROPIC_PIXELS_PER_TOKEN))
+}
+
+// Enough of the base64 payload to reach a JPEG frame header behind typical
+// EXIF / ICC segments; a multiple of 4 so it decodes cleanly.
+const SNIFF_BASE64_CHARS = 96 * 1024
+
+/** Width and height from a base64 data URL's image header, when recognisable. */
+export function dataUrlImageSize(url: string): { width: number; height: number } | undefined {
+  if (!url.startsWith('data:')) return undefined
+  const comma = url.indexOf(',')
+  if (comma < 0 || !url.slice(0, comma).toLowerCase().endsWith(';base64')) return undefined
+  const b = Buffer.from(url.slice(comma + 1, comma + 1 + SNIFF_BASE64_CHARS), 'base64')
+  return imageSize(b)
+}
+
+function imageSize(b: Buffer): { width: number; height: number } | undefined {
+  // PNG: signature, then the IHDR chunk's width/height.
+  if (b.length >= 24 && b.readUInt32BE(0) === 0x89504e47 && b.toString('latin1', 12, 16) === 'IHDR')
+    return ok(b.readUInt32BE(16), b.readUInt32BE(20))
+  // GIF: logical screen size, little-endian.
+  if (b.length >= 10 && b.toString('latin1', 0, 4) === 'GIF8') return ok(b.readUInt16LE(6), b.readUInt16LE(8))
+  // WebP: RIFF....WEBP then a VP8 / VP8L / VP8X chunk.
+  if (b.length >= 30 && b.toString('latin1', 0, 4) === 'RIFF' && b.toString('latin1', 8, 12) === 'WEBP') {
+    const chunk = b.toString('latin1', 12, 16)
+    if (chunk === 'VP8 ') return ok(b.readUInt16LE(26) & 0x3fff, b.readUInt16LE(28) & 0x3fff)
+    if (chunk === 'VP8L') {
+      const bits = b.readUInt32LE(21)
+      return ok((bits & 0x3fff) + 1, ((bits >>> 14) & 0x3fff) + 1)
+    }
+    if (chunk === 'VP8X') return ok(b.readUIntLE(24, 3) + 1, b.readUIntLE(27, 3) + 1)
+    return undefined
+  }
+  // JPEG: walk the segments up to a start-of-frame marker.
+  if (b.length >= 4 && b[0] === 0xff && b[1] === 0xd8) {
+    let i = 2
+    while (i + 3 < b.length) {
+      if (b[i] !== 0xff) return undefined
+      const marker = b[i + 1]!
+      if (marker === 0xff) { i++; continue } // fill byte
+      if (marker === 0xd8 || marker === 0x01 || (marker >= 0xd0 && marker <= 0xd7)) { i += 2; continue }
+      if (marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc) {
+        if (i + 9 > b.length) return undefined
+        return ok(b.readUInt16BE(i + 7), b.readUInt16BE(i + 5))
+      }
+      if (marker === 0xd9 || marker === 0xda) return undefined // end of image / scan data before any frame
+      i += 2 + b.readUInt16BE(i + 2)
+    }
+  }
+  return undefined
+}
+
+function ok(width: number, height: number): { width: number; height: number } | undefined {
+  return width > 0 && height > 0 ? { width, height } : undefined
+}
+
+function imagePartTokens(family: ImageFamily, model: string, imageUrl: unknown): number {
+  if (family === 'gemini') return GEMINI_IMAGE_TOKENS
+  const obj = typeof imageUrl === 'object' && imageUrl !== null ? (imageUrl as { url?: unknown; detail?: unknown }) : undefined
+  const url = typeof imageUrl === 'string' ? imageUrl : typeof obj?.url === 'string' ? obj.url : ''
+  const detail: ImageDetail = obj?.detail === 'low' || obj?.detail === 'high' ? obj.detail : 'auto'
+  if (family === 'openai' && detail === 'low') return openAIImageTokens(0, 0, 'low', model)
+  const size = dataUrlImageSize(url) ?? { width: DEFAULT_IMAGE_WIDTH, height: DEFAULT_IMAGE_HEIGHT }
+  return family === 'anthropic'
+    ? anthropicImageTokens(size.width, size.height)
+    : openAIImageTokens(size.width, size.height, detail, model)
+}
+
+// ---------------------------------------------------------------------------
+// Prompt walk, shared by both methods.
+
+interface Tally {
+  /** Adds a piece of prompt text. */
+  text(s: string): void
+  /** Adds a fixed number of tokens (overheads, images). */
+  fixed(n: number): void
+  total(): number
+}
+
+function tiktokenTally(encoding: EncodingName): Tally {
+  const enc = encoder(encoding)
+  let tokens = 0
+  return {
+    text: (s) => { if (s) tokens += enc.countTokens(s, AS_PLAIN_TEXT) },
+    fixed: (n) => { tokens += n },
+    total: () => tokens,
+  }
+}
+
+function approxTally(): Tally {
+  let chars = 0
+  let tokens = 0
+  return {
+    text: (s) => { chars += s.length },
+    fixed: (n) => { tokens += n },
+    total: () => tokens + Math.ceil(chars / CHARS_PER_TOKEN),
+  }
+}
+
+const str = (v: unknown): string => (typeof v === 'string' ? v : '')
+
+/** Compact serialization of a tool definition: name, description, parameters JSON. */
+export function serializeToolDefinition(tool: unknown): string {
+  const t = tool as { function?: { name?: unknown; description?: unknown; parameters?: unknown } } | null
+  const fn = t?.function
+  if (!fn || typeof fn !== 'object') return JSON.stringify(tool) ?? ''
+  const parts = [str(fn.name), str(fn.description)]
+  if (fn.parameters !== undefined) parts.push(JSON.stringify(fn.parameters) ?? '')
+  return parts.filter(Boolean).join('\n')
+}
+
+function addToolCall(tally: Tally, fn: unknown): void {
+  const f = fn as { name?: unknown; arguments?: unknown } | null | undefined
+  tally.fixed(TOKENS_PER_TOOL_CALL)
+  tally.text(str(f?.name))
+  tally.text(str(f?.arguments))
+}
+
+function addMessage(tally: Tally, msg: ChatMessage, family: ImageFamily, model: string): void {
+  tally.fixed(TOKENS_PER_MESSAGE)
+  tally.text(str(msg.role))
+  const content = msg.content
+  if (typeof content === 'string') tally.text(content)
+  else if (Array.isArray(content)) {
+    for (const part of content as Array<Record<string, unknown> | null>) {
+      if (!part || typeof part !== 'object') continue
+      if (part.type === 'text') tally.text(str(part.text))
+      else if (part.type === 'refusal') tally.text(str(part.refusal))
+      else if (part.type === 'image_url') tally.fixed(imagePartTokens(family, model, part.image_url))
+    }
+  }
+  if (typeof msg.name === 'string' && msg.name) {
+    tally.text(msg.name)
+    tally.fixed(TOKENS_PER_NAME)
+  }
+  if (Array.isArray(msg.tool_calls)) for (const call of msg.tool_calls) addToolCall(tally, call?.function)
+  if (msg.function_call && typeof msg.function_call === 'object') addToolCall(tally, msg.function_call)
+}
+
+/**
+ * Estimated prompt tokens of a chat request sent to `upstreamModel` on a
+ * provider of type `providerType`. See the header comment for the rules.
+ */
+export function countPromptTokens(body: ChatCompletionRequest, providerType: string, upstreamModel: string): TokenCount {
+  const openai = isOpenAIFamily(providerType, upstreamModel)
+  const family: ImageFamily = openai ? 'openai' : providerType === 'anthropic' ? 'anthropic' : providerType === 'gemini' ? 'gemini' : 'openai'
+  const tally = openai ? tiktokenTally(encodingForModel(upstreamModel)) : approxTally()
+
+  const messages = Array.isArray(body.messages) ? body.messages : []
+  for (const msg of messages) if (msg && typeof msg === 'object') addMessage(tally, msg, family, upstreamModel)
+  tally.fixed(REPLY_PRIMING_TOKENS)
+
+  const tools = [
+    ...(Array.isArray(body.tools) ? body.tools : []),
+    ...(Array.isArray(body.functions) ? (body.functions as unknown[]).map((f) => ({ type: 'function', function: f })) : []),
+  ]
+  for (const tool of tools) {
+    tally.fixed(TOKENS_PER_TOOL_DEFINITION)
+    tally.text(serializeToolDefinition(tool))
+  }
+
+  const rf = body.response_format
+  if (rf && rf.type === 'json_schema' && rf.json_schema !== undefined) tally.text(JSON.stringify(rf.json_schema) ?? '')
+
+  return { tokens: tally.total(), method: openai ? 'tiktoken' : 'approximation' }
+}
+
+/**
+ * Input tokens of an embeddings request. Token-id arrays count one per id;
+ * strings are tokenized for OpenAI-family models and approximated otherwise.
+ */
+export function countEmbeddingInputTokens(input: EmbeddingsRequest['input'], model: string, providerType?: string): TokenCount {
+  const openai = isOpenAIFamily(providerType, model)
+  const method: TokenCountMethod = openai ? 'tiktoken' : 'approximation'
+  const encoding = encodingForModel(model)
+  const ofString = (s: string): number => (openai ? countTextTokens(s, encoding) : Math.ceil(s.length / CHARS_PER_TOKEN))
+
+  if (typeof input === 'string') return { tokens: ofString(input), method }
+  if (!Array.isArray(input)) return { tokens: 0, method }
+  let tokens = 0
+  let ids = 0
+  for (const item of input as unknown[]) {
+    if (typeof item === 'string') tokens += ofString(item)
+    else if (typeof item === 'number') ids++ // a single token-id array: number[]
+    else if (Array.isArray(item)) tokens += item.length // number[][]
+  }
+  return { tokens: tokens + ids, method }
+}

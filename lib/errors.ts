@@ -1,0 +1,67 @@
+// Every error the gateway answers with, defined once. On /v1 they are rendered
+// in OpenAI's error shape: { error: { message, type, param, code } }.
+import type { ErrorInfo } from './providers/types.js'
+
+export class GatewayError extends Error {
+  readonly statusCode: number
+  readonly type: string
+  readonly code: string | null
+  readonly param: string | null
+  readonly headers: Record<string, string>
+
+  constructor(info: ErrorInfo & { headers?: Record<string, string> }) {
+    super(info.message)
+    this.name = 'GatewayError'
+    this.statusCode = info.status
+    this.type = info.type
+    this.code = info.code
+    this.param = info.param ?? null
+    this.headers = { ...info.headers }
+    if (info.retryAfterSec !== undefined) this.headers['retry-after'] = String(Math.max(1, Math.ceil(info.retryAfterSec)))
+  }
+
+  toJSON() {
+    return { error: { message: this.message, type: this.type, param: this.param, code: this.code } }
+  }
+}
+
+type Make<A extends unknown[]> = (...args: A) => GatewayError
+
+function define<A extends unknown[]>(
+  status: number,
+  type: string,
+  code: string | null,
+  message: (...args: A) => string,
+  param?: (...args: A) => string | null,
+): Make<A> {
+  return (...args: A) => new GatewayError({ status, type, code, message: message(...args), param: param?.(...args) ?? null })
+}
+
+export const errors = {
+  missingKey: define(401, 'invalid_request_error', 'missing_api_key', () =>
+    'You must provide an API key in the Authorization header (Bearer <key>) or the x-api-key header.'),
+  invalidKey: define(401, 'invalid_request_error', 'invalid_api_key', () => 'Incorrect API key provided.'),
+  modelNotAllowed: define(403, 'permission_error', 'model_not_allowed', (model: string) => `This API key may not use the model "${model}".`, () => 'model'),
+  modelNotFound: define(404, 'invalid_request_error', 'model_not_found', (model: string) =>
+    `The model "${model}" does not exist or is not served by this gateway.`, () => 'model'),
+  invalidBody: define(400, 'invalid_request_error', 'invalid_request_body', (detail: string, _param?: string) => detail, (_d: string, param?: string) => param ?? null),
+  invalidJson: define(400, 'invalid_request_error', 'invalid_json', (detail: string) => `We could not parse the JSON body of your request: ${detail}`),
+  unsupportedMediaType: define(415, 'invalid_request_error', 'unsupported_media_type', (type: string) =>
+    `Unsupported content-type "${type}": send application/json.`),
+  bodyTooLarge: define(413, 'invalid_request_error', 'request_too_large', (limit: number) => `The request body exceeds the limit of ${limit} bytes.`),
+  notFound: define(404, 'invalid_request_error', 'not_found', (method: string, url: string) => `Unknown route: ${method} ${url}`),
+  noDeployment: define(503, 'server_error', 'no_available_deployment', (model: string) => `No deployment of "${model}" is available right now.`),
+  providerUnconfigured: define(502, 'upstream_error', 'provider_not_configured', (provider: string, detail: string) => `Provider "${provider}" is not usable: ${detail}`),
+  upstreamUnreachable: define(502, 'upstream_error', 'upstream_unreachable', (detail: string) => `The upstream provider could not be reached: ${detail}`),
+  upstreamTimeout: define(504, 'timeout_error', 'upstream_timeout', (detail: string) => `The upstream provider timed out: ${detail}`),
+  upstreamBadResponse: define(502, 'upstream_error', 'bad_upstream_response', (detail: string) => `The upstream provider returned an invalid response: ${detail}`),
+  internal: define(500, 'server_error', 'internal_error', () => 'The gateway failed to process the request.'),
+}
+
+export function fromErrorInfo(info: ErrorInfo): GatewayError {
+  return new GatewayError(info)
+}
+
+export function isGatewayError(err: unknown): err is GatewayError {
+  return err instanceof GatewayError
+}

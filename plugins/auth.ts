@@ -1,0 +1,65 @@
+// Gateway-key authentication for /v1 (keys cached in memory, checked by hash)
+// and JWT verification for the admin API.
+import fp from 'fastify-plugin'
+import type { FastifyRequest } from 'fastify'
+import { errors } from '../lib/errors.js'
+import { extractKey, KeyStore, type KeyIdentity } from '../lib/keys/keys.js'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    keys: KeyStore & { reload(): Promise<void> }
+    authenticateKey(request: FastifyRequest): KeyIdentity
+  }
+  interface FastifyRequest {
+    identity?: KeyIdentity
+  }
+}
+
+const parseList = (s: string): string[] => {
+  try {
+    const v = JSON.parse(s)
+    return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []
+  } catch {
+    return []
+  }
+}
+
+export default fp(
+  async (app) => {
+    const store = new KeyStore(app.config.env.MASTER_KEY) as KeyStore & { reload(): Promise<void> }
+    store.reload = async () => {
+      const rows = await app.db.apiKey.findMany({ where: { revokedAt: null } })
+      store.replace(
+        rows.map((r) => ({
+          hash: r.hash,
+          identity: {
+            id: r.id,
+            name: r.name,
+            tenant: r.tenant,
+            allowedModels: parseList(r.allowedModels),
+            allowStrategyOverride: r.allowStrategyOverride,
+            rpmLimit: r.rpmLimit,
+            tpmLimit: r.tpmLimit,
+            budgetDailyUsd: r.budgetDailyUsd,
+            budgetMonthlyUsd: r.budgetMonthlyUsd,
+            master: false,
+          },
+        })),
+      )
+    }
+    await store.reload()
+    if (!app.config.env.MASTER_KEY && store.size === 0) {
+      app.log.warn('no MASTER_KEY and no gateway keys: every /v1 request will be refused until one is set')
+    }
+    app.decorate('keys', store)
+    app.decorate('authenticateKey', (request: FastifyRequest): KeyIdentity => {
+      const key = extractKey(request.headers)
+      if (!key) throw errors.missingKey()
+      const identity = store.verify(key)
+      if (!identity) throw errors.invalidKey()
+      request.identity = identity
+      return identity
+    })
+  },
+  { name: 'auth', dependencies: ['prisma'] },
+)

@@ -1,0 +1,41 @@
+// Upstream connection pools and the proxy engine, closed with the app.
+import fp from 'fastify-plugin'
+import { Pools } from '../lib/proxy/pools.js'
+import { ProxyEngine, type ProxyObserver, type AttemptRecord, type CompletionRecord } from '../lib/proxy/engine.js'
+import type { DeploymentEntry } from '../lib/routing/table.js'
+import type { Usage } from '../lib/openai/types.js'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    proxy: ProxyEngine
+    /** Other plugins subscribe here to every attempt and outcome. */
+    proxyObservers: ProxyObserver[]
+    /** Set by the cost plugin; undefined when prices are unknown. */
+    costOf?: (deployment: DeploymentEntry, usage: Usage) => number | undefined
+  }
+}
+
+export default fp(
+  async (app) => {
+    const pools = new Pools()
+    const observers: ProxyObserver[] = []
+    const observer: ProxyObserver = {
+      onAttempt(record: AttemptRecord) {
+        for (const o of observers) o.onAttempt?.(record)
+      },
+      onComplete(record: CompletionRecord) {
+        for (const o of observers) o.onComplete?.(record)
+      },
+    }
+    app.decorate('proxyObservers', observers)
+    app.decorate('costOf', undefined)
+    app.decorate(
+      'proxy',
+      new ProxyEngine({ pools, observer, costOf: (d, u) => app.costOf?.(d, u) }),
+    )
+    app.addHook('onClose', async () => {
+      await pools.close()
+    })
+  },
+  { name: 'proxy', dependencies: ['config'] },
+)

@@ -1,0 +1,36 @@
+import type { FastifyInstance } from 'fastify'
+import type { ChatCompletionRequest as ChatBody } from '../../lib/openai/types.js'
+import { ChatCompletionRequest, ChatCompletionResponse, errorResponses, security } from './schemas.js'
+import { prepareJob, sendProxyResponse } from './proxy-route.js'
+
+export default async function chatRoutes(app: FastifyInstance) {
+  app.post(
+    '/chat/completions',
+    {
+      schema: {
+        tags: ['OpenAI-compatible'],
+        summary: 'Create a chat completion (streaming with stream: true)',
+        description:
+          'Routes by `model` to a deployment, translating to the provider when needed. Streams are Server-Sent Events of chat.completion.chunk objects ending with `data: [DONE]`.',
+        security,
+        body: ChatCompletionRequest,
+        response: {
+          200: {
+            description: 'A chat.completion, or an SSE stream of chat.completion.chunk when stream is true',
+            content: {
+              'application/json': { schema: ChatCompletionResponse },
+              'text/event-stream': { schema: { type: 'string' } },
+            },
+          },
+          ...errorResponses,
+        },
+      },
+    },
+    async (request, reply) => {
+      const stream = (request.body as ChatBody).stream === true
+      const job = prepareJob<ChatBody>(app, request, reply, stream)
+      const result = await app.proxy.chat(job)
+      return sendProxyResponse(reply, request, result)
+    },
+  )
+}

@@ -1,0 +1,57 @@
+// Shared by chat completions and embeddings: resolve the model, rank its
+// deployments, run the proxy, and answer with the routing headers.
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { errors } from '../../lib/errors.js'
+import { modelAllowed } from '../../lib/keys/keys.js'
+import { globMatch } from '../../lib/routing/glob.js'
+import type { ProxyJob, ProxyResponse } from '../../lib/proxy/engine.js'
+import type { ChatCompletionRequest, EmbeddingsRequest } from '../../lib/openai/types.js'
+
+type Body = ChatCompletionRequest | EmbeddingsRequest
+
+/** Builds the job for a request; throws OpenAI-shaped errors for unroutable ones. */
+export function prepareJob<B extends Body>(app: FastifyInstance, request: FastifyRequest, reply: FastifyReply, stream: boolean): ProxyJob<B> {
+  const body = request.body as B
+  const identity = request.identity!
+  const table = app.modelRouting.table
+  const resolution = table.resolve(body.model)
+  if (!resolution) throw errors.modelNotFound(body.model)
+  const model = resolution.model
+  if (!modelAllowed(identity, model.name, globMatch)) throw errors.modelNotAllowed(body.model)
+  const candidates = app.strategy.rank({ model, stream })
+  if (candidates.length === 0) throw errors.noDeployment(model.name)
+
+  // Cancels the upstream call (and any further attempt) when the client goes away.
+  const controller = new AbortController()
+  reply.raw.once('close', () => {
+    if (!reply.raw.writableFinished) controller.abort()
+  })
+  const includeUsage = stream && (body as ChatCompletionRequest).stream_options?.include_usage === true
+  return {
+    requestId: request.id,
+    created: Math.floor(Date.now() / 1000),
+    body,
+    raw: request.rawBody ?? JSON.stringify(body),
+    stream,
+    includeUsage,
+    model,
+    candidates,
+    table,
+    signal: controller.signal,
+    meta: { keyId: identity.id, tenant: identity.tenant ?? null },
+  }
+}
+
+export function sendProxyResponse(reply: FastifyReply, request: FastifyRequest, result: ProxyResponse): FastifyReply {
+  const d = result.deployment
+  const overhead = Math.max(0, performance.now() - request.startedAt - result.upstreamMs)
+  reply
+    .code(result.status)
+    .headers(result.headers)
+    .header('x-switchyard-provider', d.provider)
+    .header('x-switchyard-deployment', d.id)
+    .header('x-switchyard-model', d.upstreamModel)
+    .header('x-switchyard-attempts', String(result.attempts))
+    .header('x-switchyard-overhead-ms', overhead.toFixed(3))
+  return reply.send(result.body)
+}

@@ -1,0 +1,50 @@
+// Runs the gateway: the only place that listens and handles signals.
+import closeWithGrace from 'close-with-grace'
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
+import { dirname, resolve } from 'node:path'
+import { buildApp } from './app.js'
+import { loadAppConfig } from './plugins/config.js'
+import { ConfigError } from './lib/config/env.js'
+import { generateKey, hashKey, keyPrefix } from './lib/keys/keys.js'
+
+// A local .env is read when present (variables already set win).
+if (existsSync('.env')) process.loadEnvFile('.env')
+
+let config
+try {
+  config = loadAppConfig()
+} catch (err) {
+  if (err instanceof ConfigError) {
+    console.error(`switchyard: ${err.message}`)
+    process.exit(1)
+  }
+  throw err
+}
+
+const app = await buildApp({ config })
+
+// First run with no MASTER_KEY and no keys: create one gateway key so the
+// quick start works, and write it (not log it) to a file only this user reads.
+if (!config.env.MASTER_KEY && (await app.db.apiKey.count()) === 0) {
+  const key = generateKey()
+  const file = resolve('data/bootstrap-key')
+  mkdirSync(dirname(file), { recursive: true })
+  await app.db.apiKey.create({ data: { id: `key_${hashKey(key).slice(0, 16)}`, name: 'bootstrap', hash: hashKey(key), prefix: keyPrefix(key) } })
+  writeFileSync(file, `${key}\n`, { mode: 0o600 })
+  await app.keys.reload()
+  app.log.warn(`no MASTER_KEY set: created a first gateway key and wrote it to ${file}`)
+}
+
+closeWithGrace({ delay: Number(process.env.SHUTDOWN_GRACE_MS ?? 10_000) }, async ({ signal, err }) => {
+  if (err) app.log.error({ err }, 'shutting down after an error')
+  else app.log.info({ signal }, 'shutting down')
+  await app.close()
+})
+
+try {
+  await app.listen({ port: config.env.PORT, host: config.env.HOST })
+  app.log.info(`Switchyard on http://${config.env.HOST}:${config.env.PORT} (config ${config.configPath}, ${app.dbProvider}); API docs at /docs`)
+} catch (err) {
+  app.log.error({ err }, 'failed to start')
+  process.exit(1)
+}
