@@ -220,7 +220,12 @@ export class ProxyEngine {
       endpointUrl = new URL(endpoint.url)
       const translator = op === 'chat' ? adapter.chat : adapter.embeddings
       if (translator) {
-        body = translator.request(job.body as never, this.ctx(job, deployment))
+        try {
+          body = translator.request(job.body as never, this.ctx(job, deployment))
+        } catch (err) {
+          // The request cannot be expressed in this provider's API.
+          throw new AttemptError(errors.invalidBody((err as Error).message), 400)
+        }
       } else {
         body = rewriteModel(job.raw, deployment.upstreamModel, job.body as Record<string, unknown>)
         if (op === 'chat' && job.stream) body = ensureStreamUsage(body, job.body as Record<string, unknown>)

@@ -371,11 +371,15 @@ test('mock Anthropic server round trips through the translators', async (t) => {
   const cut = await call({ model: 'x', stream: true, messages: [{ role: 'user', content: 'one two three four five' }] })
   const cutTranslator = anthropic.chat!.stream(ctx, { model: 'x', messages: [] })
   const cutParser = new SseParser()
+  let partial = ''
   await t.rejects(
     (async () => {
-      for await (const bytes of cut.body!) for (const ev of cutParser.push(bytes)) cutTranslator.push(ev)
+      for await (const bytes of cut.body!) {
+        for (const ev of cutParser.push(bytes)) for (const chunk of cutTranslator.push(ev)) partial += chunk.choices[0]?.delta.content ?? ''
+      }
     })(),
   )
+  t.equal(partial, 'echo: one two ', 'the first half of the events arrived before the cut')
   t.equal(cutTranslator.done, false)
   t.equal(upstream.requests.length, 5)
 })

@@ -220,7 +220,7 @@ function convertToolChoice(choice: ToolChoice | undefined, parallel: boolean | u
   return out
 }
 
-/** Builds the Anthropic request object (exported for tests and the mock). */
+/** Builds the Anthropic request object; anthropicRequest serializes it. */
 export function toAnthropicRequest(body: ChatCompletionRequest, ctx: TranslateContext): AnthropicRequest {
   if (typeof body.n === 'number' && body.n > 1) throw new Error('n > 1 is not supported by the Anthropic provider')
   const { system, turns } = convertMessages(body.messages)

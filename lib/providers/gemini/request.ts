@@ -97,6 +97,8 @@ function textOf(content: ChatMessage['content'], where: string): string {
   if (typeof content === 'string') return content
   return content
     .map((p, j) => {
+      // An assistant refusal has no Gemini counterpart and carries no context worth replaying.
+      if (p.type === 'refusal') return ''
       if (p.type !== 'text') throw new Error(`${where}.content[${j}]: only text parts are allowed in this message`)
       return String((p as { text?: unknown }).text ?? '')
     })

@@ -1,0 +1,226 @@
+// A real OpenAI-compatible HTTP server on loopback, used by the benchmark and
+// by the tests. It answers /v1/chat/completions (plain and streamed) and
+// /v1/embeddings in OpenAI's wire format, records what it received, and can be
+// scripted to fail in the ways real providers do.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import type { AddressInfo } from 'node:net'
+
+export interface ReceivedRequest {
+  method: string
+  url: string
+  headers: IncomingMessage['headers']
+  /** The body exactly as received. */
+  raw: string
+  body: Record<string, unknown> | undefined
+}
+
+/**
+ * What to do with one request. Return undefined to use the default answer.
+ * - { status, body, headers }: answer with that status and JSON/text body
+ * - { hang: true }: never answer (the client must time out)
+ * - { cutAfterChunks: n }: stream n content chunks, then destroy the socket
+ * - { raw: 'text', contentType }: answer 200 with this exact body
+ * - { delayMs }: wait before answering normally
+ */
+export type ScriptStep =
+  | { status: number; body: unknown; headers?: Record<string, string> }
+  | { hang: true }
+  | { cutAfterChunks: number }
+  | { raw: string; contentType?: string; status?: number }
+  | { delayMs: number }
+  | undefined
+
+export interface MockOpenAIOptions {
+  port?: number
+  /** Content chunks in a streamed answer (default 8). */
+  streamChunks?: number
+  /** Required bearer key; when set, other keys get a 401. */
+  apiKey?: string
+  /** Azure mode: paths /openai/deployments/{d}/..., key in `api-key`. */
+  azure?: boolean
+}
+
+export interface MockOpenAI {
+  url: string
+  requests: ReceivedRequest[]
+  /** Queue one scripted step per upcoming request (FIFO). */
+  script(...steps: ScriptStep[]): void
+  /** Set a function deciding every request's step (after the queue is empty). */
+  behaviour(fn: ((req: ReceivedRequest) => ScriptStep) | undefined): void
+  close(): Promise<void>
+  server: Server
+}
+
+function lastUserText(body: Record<string, unknown> | undefined): string {
+  const messages = (body?.messages as Array<{ role: string; content: unknown }> | undefined) ?? []
+  const last = [...messages].reverse().find((m) => m.role === 'user')
+  return typeof last?.content === 'string' ? last.content : ''
+}
+
+export function completionFor(body: Record<string, unknown> | undefined, id: string) {
+  const text = `echo: ${lastUserText(body)}`
+  const prompt = JSON.stringify(body?.messages ?? '').length
+  const tools = body?.tools as Array<{ function: { name: string } }> | undefined
+  const toolCall = tools?.length && body?.tool_choice !== 'none'
+  return {
+    id,
+    object: 'chat.completion',
+    created: 1_700_000_000,
+    model: String(body?.model ?? 'unknown'),
+    system_fingerprint: 'fp_mock',
+    choices: [
+      {
+        index: 0,
+        message: toolCall
+          ? {
+              role: 'assistant',
+              content: null,
+              tool_calls: [{ id: `call_${id}`, type: 'function', function: { name: tools![0]!.function.name, arguments: '{"city":"Paris"}' } }],
+            }
+          : { role: 'assistant', content: text },
+        finish_reason: toolCall ? 'tool_calls' : 'stop',
+        logprobs: null,
+      },
+    ],
+    usage: { prompt_tokens: Math.ceil(prompt / 4), completion_tokens: 5, total_tokens: Math.ceil(prompt / 4) + 5 },
+  }
+}
+
+function streamChunks(body: Record<string, unknown> | undefined, id: string, n: number): string[] {
+  const base = { id, object: 'chat.completion.chunk', created: 1_700_000_000, model: String(body?.model ?? 'unknown') }
+  const out = [JSON.stringify({ ...base, choices: [{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }] })]
+  const tools = body?.tools as Array<{ function: { name: string } }> | undefined
+  if (tools?.length && body?.tool_choice !== 'none') {
+    out.push(JSON.stringify({ ...base, choices: [{ index: 0, delta: { tool_calls: [{ index: 0, id: `call_${id}`, type: 'function', function: { name: tools[0]!.function.name, arguments: '' } }] }, finish_reason: null }] }))
+    for (const part of ['{"city"', ':"Paris"}']) {
+      out.push(JSON.stringify({ ...base, choices: [{ index: 0, delta: { tool_calls: [{ index: 0, function: { arguments: part } }] }, finish_reason: null }] }))
+    }
+    out.push(JSON.stringify({ ...base, choices: [{ index: 0, delta: {}, finish_reason: 'tool_calls' }] }))
+  } else {
+    for (let i = 0; i < n; i++) {
+      out.push(JSON.stringify({ ...base, choices: [{ index: 0, delta: { content: i === 0 ? 'echo:' : ` t${i}` }, finish_reason: null }] }))
+    }
+    out.push(JSON.stringify({ ...base, choices: [{ index: 0, delta: {}, finish_reason: 'stop' }] }))
+  }
+  const options = body?.stream_options as { include_usage?: boolean } | undefined
+  if (options?.include_usage) {
+    out.push(JSON.stringify({ ...base, choices: [], usage: { prompt_tokens: 10, completion_tokens: n, total_tokens: 10 + n } }))
+  }
+  return out
+}
+
+export async function startMockOpenAI(opts: MockOpenAIOptions = {}): Promise<MockOpenAI> {
+  const requests: ReceivedRequest[] = []
+  const queue: ScriptStep[] = []
+  let behaviour: ((req: ReceivedRequest) => ScriptStep) | undefined
+  let seq = 0
+  const chunksPerStream = opts.streamChunks ?? 8
+  // Tests may record; the benchmark must not grow memory.
+  const record = !process.env.MOCK_NO_RECORD
+
+  const handle = async (req: IncomingMessage, res: ServerResponse, raw: string) => {
+    let body: Record<string, unknown> | undefined
+    try {
+      body = raw ? (JSON.parse(raw) as Record<string, unknown>) : undefined
+    } catch {
+      body = undefined
+    }
+    const received: ReceivedRequest = { method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers, raw, body }
+    if (record) requests.push(received)
+
+    if (opts.apiKey) {
+      const given = opts.azure ? req.headers['api-key'] : req.headers.authorization?.replace(/^Bearer /, '')
+      if (given !== opts.apiKey) {
+        res.writeHead(401, { 'content-type': 'application/json' })
+        res.end(JSON.stringify({ error: { message: 'Incorrect API key provided.', type: 'invalid_request_error', param: null, code: 'invalid_api_key' } }))
+        return
+      }
+    }
+
+    const step = queue.length ? queue.shift() : behaviour?.(received)
+    if (step && 'delayMs' in step) await new Promise((r) => setTimeout(r, step.delayMs))
+    if (step && 'hang' in step) return
+    if (step && 'status' in step && 'body' in step) {
+      res.writeHead(step.status, { 'content-type': 'application/json', ...step.headers })
+      res.end(typeof step.body === 'string' ? step.body : JSON.stringify(step.body))
+      return
+    }
+    if (step && 'raw' in step) {
+      res.writeHead(step.status ?? 200, { 'content-type': step.contentType ?? 'application/json' })
+      res.end(step.raw)
+      return
+    }
+
+    const path = (req.url ?? '').split('?')[0]!
+    const id = `chatcmpl-mock${++seq}`
+    if (path.endsWith('/embeddings')) {
+      const input = body?.input
+      const inputs = Array.isArray(input) ? input : [input]
+      res.writeHead(200, { 'content-type': 'application/json' })
+      res.end(
+        JSON.stringify({
+          object: 'list',
+          data: inputs.map((_, index) => ({ object: 'embedding', index, embedding: [0.1 * (index + 1), 0.2, 0.3] })),
+          model: String(body?.model ?? 'unknown'),
+          usage: { prompt_tokens: inputs.length * 2, total_tokens: inputs.length * 2 },
+        }),
+      )
+      return
+    }
+    if (!path.endsWith('/chat/completions')) {
+      res.writeHead(404, { 'content-type': 'application/json' })
+      res.end(JSON.stringify({ error: { message: `no route ${path}`, type: 'invalid_request_error', param: null, code: null } }))
+      return
+    }
+    if (body?.stream === true) {
+      res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' })
+      const chunks = streamChunks(body, id, chunksPerStream)
+      const cut = step && 'cutAfterChunks' in step ? step.cutAfterChunks : undefined
+      for (let i = 0; i < chunks.length; i++) {
+        if (cut !== undefined && i > cut) {
+          // Let the first chunks reach the gateway before the reset.
+          await new Promise((r) => setTimeout(r, 30))
+          res.socket?.destroy()
+          return
+        }
+        res.write(`data: ${chunks[i]}\n\n`)
+      }
+      res.end('data: [DONE]\n\n')
+      return
+    }
+    const payload = JSON.stringify(completionFor(body, id))
+    res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) })
+    res.end(payload)
+  }
+
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = []
+    req.on('data', (c: Buffer) => chunks.push(c))
+    req.on('end', () => {
+      void handle(req, res, Buffer.concat(chunks).toString('utf8'))
+    })
+  })
+  server.keepAliveTimeout = 60_000
+  await new Promise<void>((resolve) => server.listen(opts.port ?? 0, '127.0.0.1', resolve))
+  const { port } = server.address() as AddressInfo
+  return {
+    url: `http://127.0.0.1:${port}`,
+    requests,
+    server,
+    script: (...steps) => queue.push(...steps),
+    behaviour: (fn) => {
+      behaviour = fn
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections()
+        server.close(() => resolve())
+      }),
+  }
+}
+
+// `node dist/bench/mock-upstream.js [port]` runs it standalone.
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const mock = await startMockOpenAI({ port: Number(process.argv[2] ?? 0) })
+  console.log(mock.url)
+}
