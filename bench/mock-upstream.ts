@@ -4,6 +4,7 @@
 // scripted to fail in the ways real providers do.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { floatsToBase64 } from '../lib/openai/embeddings.js'
 
 export interface ReceivedRequest {
   method: string
@@ -160,7 +161,10 @@ export async function startMockOpenAI(opts: MockOpenAIOptions = {}): Promise<Moc
       res.end(
         JSON.stringify({
           object: 'list',
-          data: inputs.map((_, index) => ({ object: 'embedding', index, embedding: [0.1 * (index + 1), 0.2, 0.3] })),
+          data: inputs.map((_, index) => {
+            const vector = [0.1 * (index + 1), 0.2, 0.3]
+            return { object: 'embedding', index, embedding: body?.encoding_format === 'base64' ? floatsToBase64(vector) : vector }
+          }),
           model: String(body?.model ?? 'unknown'),
           usage: { prompt_tokens: inputs.length * 2, total_tokens: inputs.length * 2 },
         }),

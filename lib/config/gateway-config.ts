@@ -221,7 +221,9 @@ export function parseGatewayConfig(doc: unknown, env: Record<string, string | un
   const problems: string[] = []
   const interpolated = interpolate(doc ?? {}, env, '', problems)
   const withDefaults = Value.Default(GatewayConfigSchema, Value.Clone(interpolated))
-  problems.push(...schemaProblems(GatewayConfigSchema, withDefaults))
+  // A path whose variable is unset already has its problem; don't report it twice.
+  const reported = new Set(problems.map((p) => p.slice(0, p.indexOf(':'))))
+  problems.push(...schemaProblems(GatewayConfigSchema, withDefaults).filter((p) => !reported.has(p.slice(0, p.indexOf(':')))))
   if (problems.length === 0) problems.push(...referenceProblems(withDefaults as GatewayConfig))
   if (problems.length) throw new ConfigError(problems)
   return withDefaults as GatewayConfig

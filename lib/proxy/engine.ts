@@ -3,12 +3,13 @@
 // It knows nothing of Fastify; observers receive every attempt and outcome.
 import { Readable } from 'node:stream'
 import type { Dispatcher } from 'undici'
-import type { ChatCompletionChunk, ChatCompletionRequest, EmbeddingsRequest, Usage } from '../openai/types.js'
+import type { ChatCompletionChunk, ChatCompletionRequest, EmbeddingsRequest, EmbeddingsResponse, Usage } from '../openai/types.js'
 import type { DeploymentEntry, ModelEntry, ProviderEntry, RoutingTable } from '../routing/table.js'
 import type { ErrorInfo, Operation, StreamTranslator, TranslateContext } from '../providers/types.js'
 import { UpstreamError } from '../providers/types.js'
 import { errors, GatewayError, fromErrorInfo } from '../errors.js'
 import { SseParser, SSE_DONE } from '../sse.js'
+import { applyEncodingFormat } from '../openai/embeddings.js'
 import { ensureStreamUsage, rewriteModel } from './body.js'
 import type { Pools } from './pools.js'
 import { AttemptDeadline, mergeTimeouts, type Timeouts } from './timeouts.js'
@@ -276,6 +277,9 @@ export class ProxyEngine {
       if (translator) {
         try {
           parsed = translator.response(parsed, this.ctx(job, deployment)) as unknown as typeof parsed
+          if (op === 'embeddings') {
+            parsed = applyEncodingFormat(parsed as unknown as EmbeddingsResponse, (job.body as EmbeddingsRequest).encoding_format) as unknown as typeof parsed
+          }
         } catch (err) {
           throw new AttemptError(errors.upstreamBadResponse((err as Error).message), 502)
         }
@@ -331,7 +335,7 @@ export class ProxyEngine {
     const ctx = this.ctx(job, deployment)
     const started = now()
     if (op === 'embeddings') {
-      const res = backend.embeddings(job.body as EmbeddingsRequest, ctx)
+      const res = applyEncodingFormat(backend.embeddings(job.body as EmbeddingsRequest, ctx), (job.body as EmbeddingsRequest).encoding_format)
       const usage = { prompt_tokens: res.usage.prompt_tokens, completion_tokens: 0, total_tokens: res.usage.total_tokens }
       this.options.observer?.onAttempt?.({ requestId: job.requestId, deployment, operation: op, stream: false, ok: true, status: 200, totalMs: now() - started, usage })
       return this.finish(op, job, deployment, 200, JSON.stringify(res), usage, 0)

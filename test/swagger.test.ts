@@ -1,0 +1,30 @@
+import { test } from 'tap'
+import { Validator } from '@seriousme/openapi-schema-validator'
+import { buildTestApp } from './helpers/app.js'
+
+test('the OpenAPI document is valid OpenAPI 3 and covers every route', async (t) => {
+  const app = await buildTestApp(t, { gateway: { providers: [{ name: 'mock', type: 'mock' }], models: [{ name: 'm', deployments: [{ provider: 'mock' }] }] } })
+  const res = await app.inject({ method: 'GET', url: '/docs/json' })
+  t.equal(res.statusCode, 200)
+  const doc = res.json()
+  t.match(doc.openapi, /^3\./)
+  const validator = new Validator()
+  const result = await validator.validate(doc)
+  t.same(result.errors ?? [], [], 'no validation errors')
+  t.equal(result.valid, true)
+  for (const path of ['/v1/chat/completions', '/v1/embeddings', '/v1/models', '/health', '/health/ready']) {
+    t.ok(doc.paths[path], `documents ${path}`)
+  }
+  t.ok(doc.paths['/v1/chat/completions'].post.requestBody, 'chat has a request body schema')
+  t.ok(doc.paths['/v1/chat/completions'].post.responses['404'], 'chat documents its errors')
+  const ui = await app.inject({ method: 'GET', url: '/docs' })
+  t.ok([200, 302].includes(ui.statusCode), 'the UI answers')
+})
+
+test('health and readiness', async (t) => {
+  const app = await buildTestApp(t, { gateway: { providers: [{ name: 'mock', type: 'mock' }], models: [{ name: 'm', deployments: [{ provider: 'mock' }] }] } })
+  t.same((await app.inject({ url: '/health' })).json(), { status: 'ok' })
+  const ready = await app.inject({ url: '/health/ready' })
+  t.equal(ready.statusCode, 200)
+  t.same(ready.json(), { status: 'ready', checks: { database: 'ok', config: 'ok' } })
+})
