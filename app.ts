@@ -9,6 +9,9 @@ import modelRoutingPlugin from './plugins/model-routing.js'
 import authPlugin from './plugins/auth.js'
 import strategyPlugin from './plugins/strategy.js'
 import proxyPlugin from './plugins/proxy.js'
+import latencyPlugin from './plugins/latency.js'
+import costEstimatePlugin from './plugins/cost-estimate.js'
+import usagePlugin from './plugins/usage.js'
 import healthRoutes from './routes/health.js'
 import v1Routes from './routes/v1/index.js'
 
@@ -59,8 +62,11 @@ export async function buildApp(opts: BuildOptions = {}): Promise<FastifyInstance
   await app.register(prismaPlugin)
   await app.register(modelRoutingPlugin)
   await app.register(authPlugin)
-  await app.register(strategyPlugin)
   await app.register(proxyPlugin)
+  await app.register(latencyPlugin)
+  await app.register(costEstimatePlugin)
+  await app.register(usagePlugin)
+  await app.register(strategyPlugin)
 
   await app.register(healthRoutes)
   await app.register(v1Routes, { prefix: '/v1' })

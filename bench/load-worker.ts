@@ -104,7 +104,7 @@ async function main(): Promise<void> {
     process.exit(3)
   }, jobLimitMs(job)).unref()
   const result: JobResult = job.kind === 'closed' ? await runClosed(job) : await runOpenLoop(job)
-  process.stdout.write(`${RESULT_MARK}${JSON.stringify(result)}\n`)
+  await new Promise<void>((resolve) => process.stdout.write(`${RESULT_MARK}${JSON.stringify(result)}\n`, () => resolve()))
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

@@ -197,6 +197,8 @@ class Phase {
       }
     }
     const handler: Dispatcher.DispatchHandler = {
+      // Present so undici uses this (non-legacy) handler API.
+      onRequestStart() {},
       onResponseStart(_controller, statusCode, headers) {
         status = statusCode
         if (headerName) {

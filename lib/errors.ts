@@ -42,6 +42,8 @@ export const errors = {
     'You must provide an API key in the Authorization header (Bearer <key>) or the x-api-key header.'),
   invalidKey: define(401, 'invalid_request_error', 'invalid_api_key', () => 'Incorrect API key provided.'),
   modelNotAllowed: define(403, 'permission_error', 'model_not_allowed', (model: string) => `This API key may not use the model "${model}".`, () => 'model'),
+  strategyOverrideForbidden: define(403, 'permission_error', 'strategy_override_forbidden', () =>
+    'This API key may not choose the routing strategy (x-switchyard-strategy).'),
   modelNotFound: define(404, 'invalid_request_error', 'model_not_found', (model: string) =>
     `The model "${model}" does not exist or is not served by this gateway.`, () => 'model'),
   invalidBody: define(400, 'invalid_request_error', 'invalid_request_body', (detail: string, _param?: string) => detail, (_d: string, param?: string) => param ?? null),

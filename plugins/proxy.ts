@@ -31,7 +31,12 @@ export default fp(
     app.decorate('costOf', undefined)
     app.decorate(
       'proxy',
-      new ProxyEngine({ pools, observer, costOf: (d, u) => app.costOf?.(d, u) }),
+      new ProxyEngine({
+        pools,
+        observer,
+        costOf: (d, u) => app.costOf?.(d, u),
+        inflight: { acquire: (id) => app.latency.inflight.acquire(id) },
+      }),
     )
     app.addHook('onClose', async () => {
       await pools.close()

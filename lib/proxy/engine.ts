@@ -54,6 +54,8 @@ export interface EngineOptions {
   observer?: ProxyObserver
   /** USD cost of a usage on a deployment, when its price is known. */
   costOf?: (deployment: DeploymentEntry, usage: Usage) => number | undefined
+  /** Counts attempts in flight per deployment (for least-busy routing and caps). */
+  inflight?: { acquire(deploymentId: string): () => void }
   /** Whether a failed attempt should move on to the next candidate. */
   shouldFallback?: (error: GatewayError, status: number) => boolean
 }
@@ -208,10 +210,14 @@ export class ProxyEngine {
     const timeouts = this.timeoutsFor(job, provider)
     const deadline = new AttemptDeadline(job.signal, job.stream ? timeouts.streamFirstByteMs : timeouts.firstByteMs, timeouts.totalMs)
     const started = now()
-    const record = (ok: boolean, status: number, extra: Partial<AttemptRecord> = {}) =>
+    const release = this.options.inflight?.acquire(deployment.id)
+    // Called exactly once per attempt, when its outcome is known.
+    const record = (ok: boolean, status: number, extra: Partial<AttemptRecord> = {}) => {
+      release?.()
       this.options.observer?.onAttempt?.({
         requestId: job.requestId, deployment, operation: op, stream: job.stream, ok, status, totalMs: now() - started, ...extra,
       })
+    }
 
     let upstream: Dispatcher.ResponseData
     let endpointUrl: URL

@@ -5,6 +5,7 @@ import { errors } from '../../lib/errors.js'
 import { modelAllowed } from '../../lib/keys/keys.js'
 import { globMatch } from '../../lib/routing/glob.js'
 import type { ProxyJob, ProxyResponse } from '../../lib/proxy/engine.js'
+import { RoutingPlanner } from '../../lib/routing/planner.js'
 import type { ChatCompletionRequest, EmbeddingsRequest } from '../../lib/openai/types.js'
 
 type Body = ChatCompletionRequest | EmbeddingsRequest
@@ -16,10 +17,10 @@ export function prepareJob<B extends Body>(app: FastifyInstance, request: Fastif
   const table = app.modelRouting.table
   const resolution = table.resolve(body.model)
   if (!resolution) throw errors.modelNotFound(body.model)
-  const model = resolution.model
-  if (!modelAllowed(identity, model.name, globMatch)) throw errors.modelNotAllowed(body.model)
-  const candidates = app.strategy.rank({ model, stream })
-  if (candidates.length === 0) throw errors.noDeployment(model.name)
+  if (!modelAllowed(identity, resolution.model.name, globMatch)) throw errors.modelNotAllowed(body.model)
+  const plan = app.strategy.plan(request, resolution.model, stream)
+  const candidates = RoutingPlanner.deployments(plan)
+  if (candidates.length === 0) throw errors.noDeployment(plan.model.name)
 
   // Cancels the upstream call (and any further attempt) when the client goes away.
   const controller = new AbortController()
@@ -34,11 +35,11 @@ export function prepareJob<B extends Body>(app: FastifyInstance, request: Fastif
     raw: request.rawBody ?? JSON.stringify(body),
     stream,
     includeUsage,
-    model,
+    model: plan.model,
     candidates,
     table,
     signal: controller.signal,
-    meta: { keyId: identity.id, tenant: identity.tenant ?? null },
+    meta: { keyId: identity.id, tenant: identity.tenant ?? null, strategy: plan.strategy },
   }
 }
 

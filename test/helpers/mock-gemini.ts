@@ -99,7 +99,7 @@ function sampleValue(schema: any): unknown {
 }
 
 /** The default answer to a generateContent body, as one complete response. */
-function defaultAnswer(body: any): { parts: Part[]; usage: Record<string, number> } {
+export function defaultAnswer(body: any): { parts: Part[]; usage: Record<string, number> } {
   const contents: Content[] = Array.isArray(body?.contents) ? body.contents : []
   const last = contents[contents.length - 1]
   const lastUser = [...contents].reverse().find((c) => c.role === 'user' && c.parts?.some((p) => typeof p.text === 'string'))

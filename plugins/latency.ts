@@ -1,0 +1,117 @@
+// Latency statistics: every upstream attempt is recorded in memory (EMA,
+// windows for percentiles, in-flight counts) and flushed to the database in
+// batches, so the request path never waits on a write.
+import fp from 'fastify-plugin'
+import { randomUUID } from 'node:crypto'
+import { LatencyTracker } from '../lib/stats/latency-tracker.js'
+import { InFlightCounter } from '../lib/stats/inflight.js'
+
+export const LATENCY_FLUSH_INTERVAL_MS = 2_000
+/** Raw samples older than this are pruned from the database. */
+export const LATENCY_SAMPLE_RETENTION_MS = 7 * 24 * 3600_000
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    latency: {
+      tracker: LatencyTracker
+      inflight: InFlightCounter
+      flush(): Promise<void>
+    }
+  }
+}
+
+export default fp(
+  async (app) => {
+    const tracker = new LatencyTracker()
+    const inflight = new InFlightCounter()
+    const aggregates = await app.db.latencyAggregate.findMany()
+    tracker.load(
+      aggregates.map((a) => ({
+        deploymentId: a.deploymentId,
+        count: a.count,
+        errors: a.errors,
+        emaMs: a.emaMs ?? undefined,
+        emaTtftMs: a.emaTtftMs ?? undefined,
+        meanCompletionTokens: a.meanCompletionTokens ?? undefined,
+        lastSampleAt: a.lastSampleAt?.getTime(),
+      })),
+    )
+
+    app.proxyObservers.push({
+      onAttempt(r) {
+        // A client leaving says nothing about the deployment.
+        if (r.clientClosed) return
+        tracker.record({
+          deploymentId: r.deployment.id,
+          model: r.deployment.model,
+          ok: r.ok,
+          status: r.status,
+          totalMs: r.totalMs,
+          ttftMs: r.ttftMs,
+          stream: r.stream,
+          promptTokens: r.usage?.prompt_tokens,
+          completionTokens: r.usage?.completion_tokens,
+          at: Date.now(),
+        })
+      },
+    })
+
+    let lastPrune = 0
+    let flushing: Promise<void> | undefined
+    const write = async () => {
+      const samples = tracker.drain()
+      if (samples.length) {
+        await app.db.latencySample.createMany({
+          data: samples.map((s) => ({
+            id: randomUUID(),
+            deploymentId: s.deploymentId,
+            model: s.model,
+            stream: s.stream,
+            status: s.status,
+            ok: s.ok,
+            totalMs: s.totalMs,
+            ttftMs: s.ttftMs ?? null,
+            promptTokens: s.promptTokens ?? null,
+            completionTokens: s.completionTokens ?? null,
+            createdAt: new Date(s.at),
+          })),
+        })
+        const touched = new Set(samples.map((s) => s.deploymentId))
+        for (const a of tracker.aggregates()) {
+          if (!touched.has(a.deploymentId)) continue
+          const data = {
+            count: a.count,
+            errors: a.errors,
+            emaMs: a.emaMs ?? null,
+            emaTtftMs: a.emaTtftMs ?? null,
+            meanCompletionTokens: a.meanCompletionTokens ?? null,
+            lastSampleAt: a.lastSampleAt ? new Date(a.lastSampleAt) : null,
+          }
+          await app.db.latencyAggregate.upsert({ where: { deploymentId: a.deploymentId }, create: { deploymentId: a.deploymentId, ...data }, update: data })
+        }
+      }
+      if (Date.now() - lastPrune > 3600_000) {
+        lastPrune = Date.now()
+        await app.db.latencySample.deleteMany({ where: { createdAt: { lt: new Date(Date.now() - LATENCY_SAMPLE_RETENTION_MS) } } })
+      }
+    }
+    const flush = async () => {
+      if (!flushing) {
+        flushing = write()
+          .catch((err) => app.log.error({ err }, 'latency flush failed'))
+          .finally(() => {
+            flushing = undefined
+          })
+      }
+      return flushing
+    }
+    const timer = setInterval(() => void flush(), LATENCY_FLUSH_INTERVAL_MS)
+    timer.unref()
+    app.addHook('onClose', async () => {
+      clearInterval(timer)
+      await flush()
+    })
+    app.decorate('latency', { tracker, inflight, flush })
+  },
+  { name: 'latency', dependencies: ['prisma', 'proxy'] },
+)

@@ -1,0 +1,92 @@
+// Usage and spend: one record per request (tokens, cost, outcome, key,
+// deployment), written in batches. Nothing recorded is lost on shutdown: the
+// buffer is flushed when the app closes.
+import fp from 'fastify-plugin'
+import { randomUUID } from 'node:crypto'
+import { BatchWriter } from '../lib/storage/batch-writer.js'
+import type { CompletionRecord } from '../lib/proxy/engine.js'
+
+export const USAGE_FLUSH_INTERVAL_MS = 1_000
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    usage: {
+      writer: BatchWriter<UsageRow>
+      flush(): Promise<void>
+      /** Subscribers see every record as it is made (budgets, limits). */
+      listeners: Array<(record: CompletionRecord) => void>
+    }
+  }
+}
+
+export interface UsageRow {
+  id: string
+  requestId: string
+  keyId: string | null
+  tenant: string | null
+  model: string
+  deploymentId: string | null
+  provider: string | null
+  stream: boolean
+  status: number
+  promptTokens: number
+  completionTokens: number
+  cacheReadTokens: number
+  cacheWriteTokens: number
+  reasoningTokens: number
+  costUsd: number
+  attempts: number
+  error: string | null
+  createdAt: Date
+}
+
+export function usageRow(r: CompletionRecord): UsageRow {
+  const u = r.usage
+  const meta = r.meta ?? {}
+  return {
+    id: randomUUID(),
+    requestId: r.requestId,
+    keyId: (meta.keyId as string | null | undefined) ?? null,
+    tenant: (meta.tenant as string | null | undefined) ?? null,
+    model: r.requestedModel,
+    deploymentId: r.deployment?.id ?? null,
+    provider: r.deployment?.provider ?? null,
+    stream: r.stream,
+    status: r.status,
+    promptTokens: u?.prompt_tokens ?? 0,
+    completionTokens: u?.completion_tokens ?? 0,
+    cacheReadTokens: Number(u?.prompt_tokens_details?.cached_tokens ?? 0) || 0,
+    cacheWriteTokens: Number(u?.prompt_tokens_details?.cache_write_tokens ?? 0) || 0,
+    reasoningTokens: Number(u?.completion_tokens_details?.reasoning_tokens ?? 0) || 0,
+    costUsd: r.costUsd ?? 0,
+    attempts: r.attempts,
+    error: r.error ?? null,
+    createdAt: new Date(),
+  }
+}
+
+export default fp(
+  async (app) => {
+    const writer = new BatchWriter<UsageRow>({
+      write: async (rows) => {
+        await app.db.usageRecord.createMany({ data: rows })
+      },
+      onError: (err, count) => app.log.error({ err, count }, 'usage write failed; kept for the next flush'),
+    })
+    const listeners: Array<(record: CompletionRecord) => void> = []
+    app.proxyObservers.push({
+      onComplete(record) {
+        writer.push(usageRow(record))
+        for (const l of listeners) l(record)
+      },
+    })
+    const timer = setInterval(() => void writer.flush(), USAGE_FLUSH_INTERVAL_MS)
+    timer.unref()
+    app.addHook('onClose', async () => {
+      clearInterval(timer)
+      await writer.flush()
+    })
+    app.decorate('usage', { writer, flush: () => writer.flush(), listeners })
+  },
+  { name: 'usage', dependencies: ['prisma', 'proxy'] },
+)
