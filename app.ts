@@ -12,7 +12,9 @@ import proxyPlugin from './plugins/proxy.js'
 import latencyPlugin from './plugins/latency.js'
 import costEstimatePlugin from './plugins/cost-estimate.js'
 import usagePlugin from './plugins/usage.js'
+import changesPlugin from './plugins/changes.js'
 import healthRoutes from './routes/health.js'
+import adminRoutes from './routes/admin/index.js'
 import v1Routes from './routes/v1/index.js'
 
 export interface BuildOptions extends ConfigPluginOptions {
@@ -67,9 +69,11 @@ export async function buildApp(opts: BuildOptions = {}): Promise<FastifyInstance
   await app.register(costEstimatePlugin)
   await app.register(usagePlugin)
   await app.register(strategyPlugin)
+  await app.register(changesPlugin)
 
   await app.register(healthRoutes)
   await app.register(v1Routes, { prefix: '/v1' })
+  await app.register(adminRoutes, { prefix: '/admin' })
 
   app.setErrorHandler((err: FastifyError, request, reply) => {
     const status = err.statusCode && err.statusCode >= 400 ? err.statusCode : 500

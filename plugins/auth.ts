@@ -1,9 +1,24 @@
 // Gateway-key authentication for /v1 (keys cached in memory, checked by hash)
 // and JWT verification for the admin API.
 import fp from 'fastify-plugin'
+import jwt from '@fastify/jwt'
 import type { FastifyRequest } from 'fastify'
 import { errors } from '../lib/errors.js'
 import { extractKey, KeyStore, type KeyIdentity } from '../lib/keys/keys.js'
+
+export type AdminRole = 'admin' | 'viewer'
+
+export interface AdminClaims {
+  sub: string
+  role: AdminRole
+}
+
+declare module '@fastify/jwt' {
+  interface FastifyJWT {
+    payload: AdminClaims
+    user: AdminClaims
+  }
+}
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -50,6 +65,13 @@ export default fp(
     await store.reload()
     if (!app.config.env.MASTER_KEY && store.size === 0) {
       app.log.warn('no MASTER_KEY and no gateway keys: every /v1 request will be refused until one is set')
+    }
+    const secret = app.config.env.JWT_SECRET
+    if (secret) {
+      // HS256 only: a token signed with anything else (including "none") is refused.
+      await app.register(jwt, { secret, sign: { algorithm: 'HS256' }, verify: { algorithms: ['HS256'] } })
+    } else {
+      app.log.warn('JWT_SECRET is not set: the admin API answers 503 until it is')
     }
     app.decorate('keys', store)
     app.decorate('authenticateKey', (request: FastifyRequest): KeyIdentity => {

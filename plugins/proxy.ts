@@ -10,6 +10,8 @@ declare module 'fastify' {
     proxy: ProxyEngine
     /** Other plugins subscribe here to every attempt and outcome. */
     proxyObservers: ProxyObserver[]
+    /** Set by the health plugin: a deployment's circuit state, for reports. */
+    deploymentHealth?: (deploymentId: string) => unknown
     /** Set by the cost plugin; undefined when prices are unknown. */
     costOf?: (deployment: DeploymentEntry, usage: Usage) => number | undefined
   }

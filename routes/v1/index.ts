@@ -5,10 +5,12 @@ import { registerV1Hooks } from './hooks.js'
 import chatRoutes from './chat.js'
 import embeddingsRoutes from './embeddings.js'
 import modelRoutes from './models.js'
+import routingRoutes from './routing.js'
 
 export default async function v1(app: FastifyInstance) {
   registerV1Hooks(app)
   await app.register(chatRoutes)
   await app.register(embeddingsRoutes)
   await app.register(modelRoutes)
+  await app.register(routingRoutes)
 }

@@ -552,6 +552,26 @@ t.test('error mapping', async (t) => {
     t.equal((err as ApiError).code, 'overloaded_error')
   })
 
+  await t.test('openai-compatible in-band stream error: content kept, one error event, last', async (t) => {
+    const chunk = { id: 'c1', object: 'chat.completion.chunk', created: 1, model: 'gpt-upstream', choices: [{ index: 0, delta: { role: 'assistant', content: 'par' }, finish_reason: null }] }
+    oai.script({
+      raw: `data: ${JSON.stringify(chunk)}\n\ndata: {"error":{"message":"upstream broke","type":"server_error","code":"boom"}}\n\n`,
+      contentType: 'text/event-stream',
+    })
+    const res = await bounded('openai in-band error', fetch(`${url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { ...auth, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'm-openai', stream: true, messages: [{ role: 'user', content: 'x' }] }),
+    }).then((r) => r.text()))
+    const events = sseData(res) as Array<{ error?: { message: string; code: string }; choices?: Array<{ delta: { content?: string } }> }>
+    t.equal(events[0]!.choices?.[0]!.delta.content, 'par')
+    const errorEvents = events.filter((e) => typeof e === 'object' && e.error)
+    t.equal(errorEvents.length, 1, 'the error is sent once')
+    t.equal(events[events.length - 1], errorEvents[0], 'and it is the last event')
+    t.equal(errorEvents[0]!.error!.message, 'upstream broke')
+    t.equal(errorEvents[0]!.error!.code, 'boom')
+  })
+
   await t.test('gemini RESOURCE_EXHAUSTED -> 429 with the RetryInfo delay', async (t) => {
     gem.script(() => ({
       status: 429,

@@ -1,0 +1,28 @@
+// The control plane's guard: a valid HS256 JWT on every /admin route; the
+// viewer role may read (GET), only admin may write.
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { adminErrors } from '../../lib/admin/errors.js'
+import { toOpenAIError } from '../error-mapping.js'
+
+export function registerAdminHooks(app: FastifyInstance): void {
+  app.addHook('onRequest', async (request: FastifyRequest) => {
+    if (!app.config.env.JWT_SECRET) throw adminErrors.disabled()
+    try {
+      await request.jwtVerify()
+    } catch (err) {
+      const code = (err as { code?: string }).code ?? ''
+      const detail = code.includes('EXPIRED') ? 'the token has expired' : code.includes('NO_AUTHORIZATION') ? 'no Authorization header' : 'the token is invalid'
+      throw adminErrors.unauthorized(detail)
+    }
+    const role = request.user?.role
+    if (role !== 'admin' && role !== 'viewer') throw adminErrors.unauthorized('the token has no admin or viewer role')
+    if (request.method !== 'GET' && request.method !== 'HEAD' && role !== 'admin') throw adminErrors.forbidden()
+  })
+  app.setErrorHandler((err: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
+    const mapped = toOpenAIError(err, app.config.env.BODY_LIMIT_BYTES)
+    if (mapped.statusCode >= 500 && mapped.code === 'internal_error') request.log.error({ err }, 'admin route failed')
+    reply.code(mapped.statusCode).headers(mapped.headers).send(mapped.toJSON())
+  })
+}
+
+export const adminSecurity: Array<Record<string, string[]>> = [{ bearerAuth: [] }]

@@ -1,0 +1,159 @@
+import type { FastifyInstance } from 'fastify'
+import { Type, type Static } from '@sinclair/typebox'
+import { adminErrors as errs } from '../../lib/admin/errors.js'
+import { RoutingPlanner } from '../../lib/routing/planner.js'
+import { estimateRequestCost } from '../../lib/cost/compute.js'
+import { DEFAULT_EXPECTED_COMPLETION_TOKENS } from '../../lib/strategies/cost.js'
+import { hashKey } from '../../lib/keys/keys.js'
+import { countPromptTokens } from '../../lib/cost/tokens.js'
+import type { ChatCompletionRequest } from '../../lib/openai/types.js'
+import { adminSecurity } from './hooks.js'
+import { adminErrors, StrategyName } from './schemas.js'
+
+const StrategyState = Type.Object({
+  strategy: Type.String({ description: 'Global strategy' }),
+  rulesFallback: Type.String({ description: 'Strategy for traffic no rule matches when the global strategy is rules' }),
+  models: Type.Array(Type.Object({ model: Type.String(), strategy: Type.String() }), { description: 'Per-model overrides' }),
+  available: Type.Array(Type.String()),
+})
+
+const SetStrategy = Type.Object(
+  {
+    strategy: Type.Union([StrategyName, Type.Null()], { description: 'null clears a per-model override' }),
+    model: Type.Optional(Type.String({ minLength: 1, description: 'Override for this model only' })),
+    rulesFallback: Type.Optional(StrategyName),
+  },
+  { additionalProperties: false },
+)
+
+const RoutingTest = Type.Object(
+  {
+    request: Type.Object({ model: Type.String({ minLength: 1 }) }, { additionalProperties: true, description: 'A chat completion request body' }),
+    key: Type.Optional(Type.String({ description: 'A gateway key to evaluate rules and permissions as' })),
+    headers: Type.Optional(Type.Record(Type.String(), Type.String())),
+  },
+  { additionalProperties: false },
+)
+
+export default async function routingAdminRoutes(app: FastifyInstance) {
+  const state = async () => {
+    const [fallback, models] = await Promise.all([
+      app.db.setting.findUnique({ where: { key: 'routing.rulesFallback' } }),
+      app.db.model.findMany({ where: { strategy: { not: null } }, select: { name: true, strategy: true } }),
+    ])
+    return {
+      strategy: app.modelRouting.table.strategy,
+      rulesFallback: fallback ? (JSON.parse(fallback.value) as string) : 'model',
+      models: models.map((m) => ({ model: m.name, strategy: m.strategy! })),
+      available: ['model', 'cost', 'latency', 'balanced', 'least-busy', 'rules'],
+    }
+  }
+
+  app.get('/routing/strategy', {
+    schema: { tags: ['Admin'], summary: 'The routing strategy in force', security: adminSecurity, response: { 200: StrategyState, ...adminErrors } },
+  }, async () => state())
+
+  app.post<{ Body: Static<typeof SetStrategy> }>('/routing/strategy', {
+    schema: {
+      tags: ['Admin'],
+      summary: 'Switch the routing strategy (global or per model); applies to the next request',
+      security: adminSecurity,
+      body: SetStrategy,
+      response: { 200: StrategyState, ...adminErrors },
+    },
+  }, async (request) => {
+    const { strategy, model, rulesFallback } = request.body
+    if (model) {
+      const row = await app.db.model.findUnique({ where: { name: model } })
+      if (!row) throw errs.notFound('model', model)
+      await app.db.model.update({ where: { id: row.id }, data: { strategy, source: 'admin' } })
+      await app.audit(request, 'routing.strategy.model', model, row.strategy, strategy)
+    } else {
+      if (strategy === null) throw errs.invalid('strategy: null is only valid with "model" (clears a per-model override)', 'strategy')
+      const before = app.modelRouting.table.strategy
+      await app.db.setting.upsert({
+        where: { key: 'routing.strategy' },
+        create: { key: 'routing.strategy', value: JSON.stringify(strategy), source: 'admin' },
+        update: { value: JSON.stringify(strategy), source: 'admin' },
+      })
+      await app.audit(request, 'routing.strategy', null, before, strategy)
+    }
+    if (rulesFallback) {
+      const prev = await app.db.setting.findUnique({ where: { key: 'routing.rulesFallback' } })
+      if (rulesFallback === 'rules') throw errs.invalid('rulesFallback: cannot be "rules"', 'rulesFallback')
+      await app.db.setting.upsert({
+        where: { key: 'routing.rulesFallback' },
+        create: { key: 'routing.rulesFallback', value: JSON.stringify(rulesFallback), source: 'admin' },
+        update: { value: JSON.stringify(rulesFallback), source: 'admin' },
+      })
+      await app.audit(request, 'routing.rulesFallback', null, prev ? JSON.parse(prev.value) : 'model', rulesFallback)
+    }
+    await app.changes.publish(['routing'])
+    return state()
+  })
+
+  app.post<{ Body: Static<typeof RoutingTest> }>('/routing/test', {
+    schema: {
+      tags: ['Admin'],
+      summary: 'Dry run: which deployments a request would go to, in order, and why (no upstream call)',
+      security: adminSecurity,
+      body: RoutingTest,
+      response: { ...adminErrors },
+    },
+  }, async (request) => {
+    const body = request.body.request as Record<string, unknown> & { model: string }
+    const table = app.modelRouting.table
+    const resolution = table.resolve(body.model)
+    if (!resolution) throw errs.notFound('model', body.model)
+    const identity = request.body.key ? app.keys.verify(request.body.key) : undefined
+    if (request.body.key && !identity) throw errs.invalid('key: not a valid gateway key', 'key')
+    const keyRow = request.body.key && identity?.id ? await app.db.apiKey.findUnique({ where: { hash: hashKey(request.body.key) } }) : null
+    const plan = app.strategy.planner.plan(
+      {
+        model: resolution.model,
+        body,
+        stream: body.stream === true,
+        keyId: keyRow?.id ?? identity?.id ?? null,
+        tenant: identity?.tenant ?? null,
+        headers: Object.fromEntries(Object.entries(request.body.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v])),
+      },
+      table,
+    )
+    const deployments = RoutingPlanner.deployments(plan)
+    const countTokens = (d: (typeof deployments)[number]) =>
+      Array.isArray(body.messages) ? countPromptTokens(body as unknown as ChatCompletionRequest, d.providerType, d.upstreamModel).tokens : 0
+    const maxOut = (body.max_completion_tokens ?? body.max_tokens) as number | undefined
+    const candidates = plan.ranked.map((r, i) => {
+      const d = deployments[i]!
+      const price = app.pricing.priceOf(d)
+      const latency = app.latency.tracker.get(d.id)
+      const promptTokens = countTokens(d)
+      const completion = maxOut ?? latency?.meanCompletionTokens ?? DEFAULT_EXPECTED_COMPLETION_TOKENS
+      return {
+        rank: i + 1,
+        deploymentId: d.id,
+        provider: d.provider,
+        upstreamModel: d.upstreamModel,
+        estimatedCostUsd: price ? estimateRequestCost(promptTokens, Math.round(completion), price) : null,
+        priceSource: price?.source ?? null,
+        latency: latency ? { emaMs: latency.emaMs ?? null, emaTtftMs: latency.emaTtftMs ?? null, samples: latency.samples } : null,
+        inFlight: app.latency.inflight.get(d.id),
+        score: r.score ?? null,
+        reason: r.reason,
+      }
+    })
+    return {
+      model: plan.model.name,
+      resolvedVia: resolution.via,
+      strategy: plan.strategy,
+      strategySource: plan.source,
+      rule: plan.rule ?? null,
+      candidates,
+      excluded: plan.excluded,
+      chosen: candidates[0] ?? null,
+      why: candidates[0]
+        ? `${plan.strategy} (${plan.source}${plan.rule ? ` "${plan.rule.name}"` : ''}) ranked ${candidates[0].deploymentId} first: ${candidates[0].reason}`
+        : 'no deployment is available',
+    }
+  })
+}
