@@ -39,6 +39,8 @@ export interface MockOpenAIOptions {
   apiKey?: string
   /** Azure mode: paths /openai/deployments/{d}/..., key in `api-key`. */
   azure?: boolean
+  /** Cached / reasoning token counts to report in usage. */
+  usageDetails?: { cachedTokens?: number; reasoningTokens?: number }
 }
 
 export interface MockOpenAI {
@@ -58,9 +60,25 @@ function lastUserText(body: Record<string, unknown> | undefined): string {
   return typeof last?.content === 'string' ? last.content : ''
 }
 
-export function completionFor(body: Record<string, unknown> | undefined, id: string) {
+/**
+ * The usage the mock reports: the same for a request streamed or not, so
+ * cost accounting can be compared across both. `details` adds cached and
+ * reasoning token counts, as OpenAI reports them.
+ */
+export function mockUsage(body: Record<string, unknown> | undefined, details?: MockOpenAIOptions['usageDetails']) {
+  const prompt = Math.ceil(JSON.stringify(body?.messages ?? '').length / 4)
+  const completion = 5
+  return {
+    prompt_tokens: prompt,
+    completion_tokens: completion,
+    total_tokens: prompt + completion,
+    ...(details?.cachedTokens !== undefined ? { prompt_tokens_details: { cached_tokens: details.cachedTokens } } : {}),
+    ...(details?.reasoningTokens !== undefined ? { completion_tokens_details: { reasoning_tokens: details.reasoningTokens } } : {}),
+  }
+}
+
+export function completionFor(body: Record<string, unknown> | undefined, id: string, details?: MockOpenAIOptions['usageDetails']) {
   const text = `echo: ${lastUserText(body)}`
-  const prompt = JSON.stringify(body?.messages ?? '').length
   const tools = body?.tools as Array<{ function: { name: string } }> | undefined
   const toolCall = tools?.length && body?.tool_choice !== 'none'
   return {
@@ -83,11 +101,11 @@ export function completionFor(body: Record<string, unknown> | undefined, id: str
         logprobs: null,
       },
     ],
-    usage: { prompt_tokens: Math.ceil(prompt / 4), completion_tokens: 5, total_tokens: Math.ceil(prompt / 4) + 5 },
+    usage: mockUsage(body, details),
   }
 }
 
-function streamChunks(body: Record<string, unknown> | undefined, id: string, n: number): string[] {
+function streamChunks(body: Record<string, unknown> | undefined, id: string, n: number, details?: MockOpenAIOptions['usageDetails']): string[] {
   const base = { id, object: 'chat.completion.chunk', created: 1_700_000_000, model: String(body?.model ?? 'unknown') }
   const out = [JSON.stringify({ ...base, choices: [{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }] })]
   const tools = body?.tools as Array<{ function: { name: string } }> | undefined
@@ -105,7 +123,7 @@ function streamChunks(body: Record<string, unknown> | undefined, id: string, n: 
   }
   const options = body?.stream_options as { include_usage?: boolean } | undefined
   if (options?.include_usage) {
-    out.push(JSON.stringify({ ...base, choices: [], usage: { prompt_tokens: 10, completion_tokens: n, total_tokens: 10 + n } }))
+    out.push(JSON.stringify({ ...base, choices: [], usage: mockUsage(body, details) }))
   }
   return out
 }
@@ -178,7 +196,7 @@ export async function startMockOpenAI(opts: MockOpenAIOptions = {}): Promise<Moc
     }
     if (body?.stream === true) {
       res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' })
-      const chunks = streamChunks(body, id, chunksPerStream)
+      const chunks = streamChunks(body, id, chunksPerStream, opts.usageDetails)
       const cut = step && 'cutAfterChunks' in step ? step.cutAfterChunks : undefined
       for (let i = 0; i < chunks.length; i++) {
         if (cut !== undefined && i > cut) {
@@ -192,7 +210,7 @@ export async function startMockOpenAI(opts: MockOpenAIOptions = {}): Promise<Moc
       res.end('data: [DONE]\n\n')
       return
     }
-    const payload = JSON.stringify(completionFor(body, id))
+    const payload = JSON.stringify(completionFor(body, id, opts.usageDetails))
     res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) })
     res.end(payload)
   }

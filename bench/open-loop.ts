@@ -4,6 +4,7 @@
 // the figures instead of silently lowering the offered load (coordinated
 // omission). Requests go through an undici Pool's low-level dispatch, which
 // gives exact timestamps for the response head, first body chunk and end.
+import { Worker } from 'node:worker_threads'
 import { Pool, type Dispatcher } from 'undici'
 
 export interface OpenLoopOptions {
@@ -107,9 +108,54 @@ function newRecorder(n: number): Recorder {
   }
 }
 
-// Timers fire on a ~1 ms grid, so sleep with setTimeout until about this close
-// to the next due time and spin (setImmediate, which still serves I/O) for the rest.
-const SPIN_MS = 1
+// Node's timers run on a ~1 ms grid and may fire a millisecond or more late,
+// and spinning the event loop until each due time burns the core we share
+// with the mock (and gets us preempted). So a worker thread sleeps precisely
+// (Atomics.wait, a futex with a sub-ms timeout) and posts a wake-up
+// WAKE_EARLY_MS before each due time; the main thread then spins
+// (setImmediate, which keeps serving I/O) only for that short remainder.
+const WAKE_EARLY_MS = 0.15
+const SPIN_WINDOW_MS = WAKE_EARLY_MS + 0.3
+
+// CommonJS source for the ticker thread (eval'd, so no extra file to ship).
+// It says 'ready' once booted (tens of ms), then receives the schedule.
+const TICKER_SRC = `
+const { parentPort, workerData } = require('node:worker_threads')
+const { early, mainOrigin } = workerData
+const cell = new Int32Array(new SharedArrayBuffer(4))
+// performance.now() is relative to each thread's own time origin.
+const shift = mainOrigin - performance.timeOrigin
+parentPort.once('message', ({ start, interval, count }) => {
+  for (let i = 0; i < count; i++) {
+    const wait = start + shift + i * interval - early - performance.now()
+    if (wait > 0) Atomics.wait(cell, 0, 0, Math.min(wait, 1000))
+    parentPort.postMessage(i)
+  }
+})
+parentPort.postMessage('ready')
+`
+
+/** A booted ticker thread; `run` makes it call `wake` shortly before each due time start + i*interval (main-thread clock). */
+async function startTicker(): Promise<{ worker: Worker; run: (start: number, interval: number, count: number, wake: () => void) => void }> {
+  const worker = new Worker(TICKER_SRC, { eval: true, workerData: { early: WAKE_EARLY_MS, mainOrigin: performance.timeOrigin } })
+  worker.unref()
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('ticker thread did not start within 10 s')), 10_000)
+    worker.once('error', reject)
+    worker.once('message', () => {
+      clearTimeout(timer)
+      worker.off('error', reject)
+      resolve()
+    })
+  })
+  return {
+    worker,
+    run(start, interval, count, wake) {
+      worker.on('message', wake)
+      worker.postMessage({ start, interval, count })
+    },
+  }
+}
 
 class Phase {
   private inflight = 0
@@ -124,28 +170,52 @@ class Phase {
     this.dispatchOpts = { path: opts.path, method: 'POST', headers: opts.headers, body: Buffer.from(opts.body) }
   }
 
-  /** Sends `count` requests on the fixed schedule from `start`; resolves after the last is dispatched. */
-  schedule(count: number, start: number): Promise<void> {
+  /**
+   * Sends `count` requests on the fixed schedule starting `leadMs` from now
+   * (after the ticker thread is up); resolves with the start time once the
+   * last one is dispatched.
+   */
+  async schedule(count: number, leadMs: number): Promise<number> {
     const interval = 1000 / this.opts.rate
+    const ticker = await startTicker()
+    const start = performance.now() + leadMs
     let i = 0
-    return new Promise((resolve) => {
-      const tick = () => {
-        const now = performance.now()
-        // Everything already due goes now (a late generator catches up; its
-        // lateness is charged to latency because we time from `intended`).
-        while (i < count) {
-          const intended = start + i * interval
-          if (intended > now) break
-          this.fire(intended)
-          i++
+    let spinning = false
+    try {
+      await new Promise<void>((resolve, reject) => {
+        // Hard stop, should the ticker die or stall: the schedule's length plus slack.
+        const guard = setTimeout(() => reject(new Error(`open loop: scheduler stalled at request ${i} of ${count}`)), leadMs + count * interval + 10_000)
+        ticker.worker.once('error', (err) => {
+          clearTimeout(guard)
+          reject(err)
+        })
+        const tick = () => {
+          const now = performance.now()
+          // Everything already due goes now (a late generator catches up; its
+          // lateness is charged to latency because we time from `intended`).
+          while (i < count) {
+            const intended = start + i * interval
+            if (intended > now) break
+            this.fire(intended)
+            i++
+          }
+          if (i >= count) {
+            spinning = false
+            clearTimeout(guard)
+            return resolve()
+          }
+          // Spin only for the last fraction of a millisecond before a due time.
+          spinning = start + i * interval - performance.now() <= SPIN_WINDOW_MS
+          if (spinning) setImmediate(tick)
         }
-        if (i >= count) return resolve()
-        const wait = start + i * interval - performance.now()
-        if (wait > SPIN_MS) setTimeout(tick, wait - SPIN_MS)
-        else setImmediate(tick)
-      }
-      tick()
-    })
+        ticker.run(start, interval, count, () => {
+          if (!spinning && i < count) tick()
+        })
+      })
+    } finally {
+      await ticker.worker.terminate()
+    }
+    return start
   }
 
   /** Resolves when nothing is in flight, or after `timeoutMs` (then the caller destroys the pool). */
@@ -243,15 +313,14 @@ export async function runOpenLoop(opts: OpenLoopOptions): Promise<OpenLoopResult
     const warmCount = Math.round(opts.warmupSeconds * opts.rate)
     if (warmCount > 0) {
       const warm = new Phase(pool, opts, newRecorder(warmCount))
-      await warm.schedule(warmCount, performance.now() + 5)
+      await warm.schedule(warmCount, 5)
       await warm.drain(opts.timeoutMs + 1_000)
     }
 
     const count = Math.round(opts.seconds * opts.rate)
     const rec = newRecorder(count)
     const phase = new Phase(pool, opts, rec)
-    const start = performance.now() + 5
-    await phase.schedule(count, start)
+    const start = await phase.schedule(count, 5)
     const drained = await phase.drain(opts.timeoutMs + 1_000)
     if (!drained) {
       // Whatever is still queued or in flight fails now and is counted as errors.

@@ -223,7 +223,13 @@ export class ProxyEngine {
     let endpointUrl: URL
     let body: string
     try {
-      const endpoint = adapter.endpoint(op, provider.settings, deployment.upstreamModel, job.stream)
+      let endpoint: ReturnType<typeof adapter.endpoint>
+      try {
+        endpoint = adapter.endpoint(op, provider.settings, deployment.upstreamModel, job.stream)
+      } catch (err) {
+        // The provider has no API for this operation (e.g. embeddings on Anthropic).
+        throw new AttemptError(errors.invalidBody((err as Error).message), 400)
+      }
       endpointUrl = new URL(endpoint.url)
       const translator = op === 'chat' ? adapter.chat : adapter.embeddings
       if (translator) {
@@ -421,6 +427,8 @@ export class ProxyEngine {
     let sawDone = false
     let costUsd: number | undefined
     let failure: GatewayError | undefined
+    // Chunks translated from the same network read as an in-band upstream error.
+    let unsent = ''
     // Stays true only when the client went away and the generator was returned.
     let returned = true
 
@@ -428,7 +436,14 @@ export class ProxyEngine {
       let out = ''
       for (const ev of events) {
         if (translator) {
-          for (const chunk of translator.push(ev)) {
+          let chunks: ChatCompletionChunk[]
+          try {
+            chunks = translator.push(ev)
+          } catch (err) {
+            unsent = out
+            throw err
+          }
+          for (const chunk of chunks) {
             if (chunk.usage) {
               usage = chunk.usage
               if (chunk.choices.length === 0) {
@@ -462,6 +477,8 @@ export class ProxyEngine {
           try {
             const e = (JSON.parse(data) as { error: { message?: string; type?: string; code?: string } }).error
             failure = new GatewayError({ status: 502, type: e.type ?? 'upstream_error', code: e.code ?? null, message: e.message ?? 'upstream stream error' })
+            // Sent once, as the final event below.
+            continue
           } catch {
             // Fall through: forwarded as is.
           }
@@ -512,6 +529,7 @@ export class ProxyEngine {
       })
     }
     // Reached only when the client is still there.
+    if (unsent) yield unsent
     if (usageChunk && job.includeUsage) {
       yield `data: ${JSON.stringify(costUsd !== undefined ? withCost(usageChunk, costUsd) : usageChunk)}\n\n`
     }

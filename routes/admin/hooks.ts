@@ -1,5 +1,6 @@
 // The control plane's guard: a valid HS256 JWT on every /admin route; the
-// viewer role may read (GET), only admin may write.
+// viewer role may read (GET, and POSTs marked config.readOnly such as dry
+// runs), only admin may write.
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { adminErrors } from '../../lib/admin/errors.js'
 import { toOpenAIError } from '../error-mapping.js'
@@ -16,7 +17,8 @@ export function registerAdminHooks(app: FastifyInstance): void {
     }
     const role = request.user?.role
     if (role !== 'admin' && role !== 'viewer') throw adminErrors.unauthorized('the token has no admin or viewer role')
-    if (request.method !== 'GET' && request.method !== 'HEAD' && role !== 'admin') throw adminErrors.forbidden()
+    const readOnly = request.method === 'GET' || request.method === 'HEAD' || (request.routeOptions.config as { readOnly?: boolean }).readOnly === true
+    if (!readOnly && role !== 'admin') throw adminErrors.forbidden()
   })
   app.setErrorHandler((err: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
     const mapped = toOpenAIError(err, app.config.env.BODY_LIMIT_BYTES)

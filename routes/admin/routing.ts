@@ -93,6 +93,7 @@ export default async function routingAdminRoutes(app: FastifyInstance) {
   })
 
   app.post<{ Body: Static<typeof RoutingTest> }>('/routing/test', {
+    config: { readOnly: true },
     schema: {
       tags: ['Admin'],
       summary: 'Dry run: which deployments a request would go to, in order, and why (no upstream call)',
