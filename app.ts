@@ -4,6 +4,7 @@ import Fastify, { LogController, type FastifyError, type FastifyInstance, type F
 import { randomUUID } from 'node:crypto'
 import configPlugin, { loadAppConfig, type AppConfig, type ConfigPluginOptions } from './plugins/config.js'
 import prismaPlugin from './plugins/prisma.js'
+import redisPlugin from './plugins/redis.js'
 import swaggerPlugin from './plugins/swagger.js'
 import modelRoutingPlugin from './plugins/model-routing.js'
 import authPlugin from './plugins/auth.js'
@@ -62,6 +63,7 @@ export async function buildApp(opts: BuildOptions = {}): Promise<FastifyInstance
   await app.register(configPlugin, { config })
   await app.register(swaggerPlugin)
   await app.register(prismaPlugin)
+  await app.register(redisPlugin)
   await app.register(modelRoutingPlugin)
   await app.register(authPlugin)
   await app.register(proxyPlugin)

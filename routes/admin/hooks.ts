@@ -5,6 +5,13 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import { adminErrors } from '../../lib/admin/errors.js'
 import { toOpenAIError } from '../error-mapping.js'
 
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** A POST that changes nothing (dry runs): viewers may call it. */
+    readOnly?: boolean
+  }
+}
+
 export function registerAdminHooks(app: FastifyInstance): void {
   app.addHook('onRequest', async (request: FastifyRequest) => {
     if (!app.config.env.JWT_SECRET) throw adminErrors.disabled()
@@ -17,7 +24,7 @@ export function registerAdminHooks(app: FastifyInstance): void {
     }
     const role = request.user?.role
     if (role !== 'admin' && role !== 'viewer') throw adminErrors.unauthorized('the token has no admin or viewer role')
-    const readOnly = request.method === 'GET' || request.method === 'HEAD' || (request.routeOptions.config as { readOnly?: boolean }).readOnly === true
+    const readOnly = request.method === 'GET' || request.method === 'HEAD' || request.routeOptions.config.readOnly === true
     if (!readOnly && role !== 'admin') throw adminErrors.forbidden()
   })
   app.setErrorHandler((err: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
