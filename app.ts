@@ -14,6 +14,7 @@ import latencyPlugin from './plugins/latency.js'
 import costEstimatePlugin from './plugins/cost-estimate.js'
 import usagePlugin from './plugins/usage.js'
 import changesPlugin from './plugins/changes.js'
+import clusterPlugin from './plugins/cluster.js'
 import healthRoutes from './routes/health.js'
 import adminRoutes from './routes/admin/index.js'
 import v1Routes from './routes/v1/index.js'
@@ -72,6 +73,7 @@ export async function buildApp(opts: BuildOptions = {}): Promise<FastifyInstance
   await app.register(usagePlugin)
   await app.register(strategyPlugin)
   await app.register(changesPlugin)
+  await app.register(clusterPlugin)
 
   await app.register(healthRoutes)
   await app.register(v1Routes, { prefix: '/v1' })

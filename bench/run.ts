@@ -17,6 +17,7 @@ import { fileURLToPath } from 'node:url'
 import { request } from 'undici'
 import { RESULT_MARK, type ClosedJob, type ClosedResult, type Job, type OpenJob } from './load-worker.js'
 import type { OpenLoopResult } from './open-loop.js'
+import { measureCoreShare, sampleBusy, type CoreShare } from './host.js'
 import {
   detectPinning,
   freePort,
@@ -200,15 +201,27 @@ function chatBody(stream: boolean): string {
 
 // ---------------------------------------------------------------- jobs
 
-async function runJob<R>(job: Job, pinning: Pinning, label: string): Promise<R> {
+/** Which process to account on the gateway's core while a job runs. */
+let gatewayPid: number | undefined
+
+interface WithCore {
+  /** The gateway's core during the job (pinned runs on Linux only). */
+  gatewayCore?: CoreShare
+}
+
+async function runJob<R extends object>(job: Job, pinning: Pinning, label: string): Promise<R & WithCore> {
   const limitS = job.kind === 'closed' ? job.duration + job.warmupSeconds + 20 : job.seconds + job.warmupSeconds + (2 * job.timeoutMs) / 1000 + 15
   log(`${label} ...`)
   const child = spawnNode([WORKER_JS, JSON.stringify(job)], { core: CORE_LOAD, pinning, label })
+  // Only meaningful when the gateway has its core to itself.
+  const endShare = pinning.enabled ? measureCoreShare(CORE_GATEWAY, gatewayPid) : undefined
   try {
     const line = await waitForLine(child, (l) => l.startsWith(RESULT_MARK), limitS * 1000, label)
+    const gatewayCore = endShare?.()
     const code = await waitExit(child, 5_000)
     if (code !== 0 && code !== null) log(`warning: ${label} worker exited with ${code} after its result`)
-    return JSON.parse(line.slice(RESULT_MARK.length)) as R
+    const result = JSON.parse(line.slice(RESULT_MARK.length)) as R
+    return { ...result, ...(gatewayCore ? { gatewayCore } : {}) }
   } finally {
     await stopChild(child, 1_000)
   }
@@ -257,6 +270,12 @@ async function main(): Promise<number> {
     : `NOT PINNED: ${pinning.reason}; processes share all cores, figures are noisier`
   if (!pinning.enabled) log(`WARNING: ${pinText}`)
 
+  // A shared machine: note how busy it is before we add anything.
+  const busyBefore = await sampleBusy(1_000)
+  const busyText = busyBefore ? Object.entries(busyBefore).map(([c, v]) => `${c} ${v.toFixed(0)}%`).join(', ') : 'unknown'
+  const hostQuiet = !busyBefore || Object.values(busyBefore).every((v) => v < 15)
+  if (!hostQuiet) log(`WARNING: the machine is already busy before the bench (${busyText}); figures will be noisy`)
+
   // Bound the whole run: startup + every job's own limit + slack.
   const budgetS = 60 + 4 * (params.duration + CLOSED_WARMUP_S + 20) + 4 * (params.latencySeconds + OPEN_WARMUP_S + 2 * (OPEN_TIMEOUT_MS / 1000) + 15)
   const watchdog = setTimeout(() => {
@@ -273,6 +292,7 @@ async function main(): Promise<number> {
     log(`mock upstream at ${mock.origin}; starting gateway`)
     const gw = await startGateway(pinning, tmpDir, mock.origin, masterKey)
     log(`gateway at ${gw.origin}`)
+    gatewayPid = gw.child.pid
 
     const json = { 'content-type': 'application/json' }
     const direct: Target = { url: `${mock.origin}${CHAT_PATH}`, headers: { ...json } }
@@ -290,11 +310,11 @@ async function main(): Promise<number> {
       const job: ClosedJob = { kind: 'closed', url: t.url, headers: t.headers, body: chatBody(stream), connections: params.connections, duration: params.duration, warmupSeconds: CLOSED_WARMUP_S }
       return runJob<ClosedResult>(job, pinning, label)
     }
-    const tpNon: Pair<ClosedResult> = {
+    const tpNon: Pair<ClosedResult & WithCore> = {
       direct: await closed(direct, false, 'throughput non-stream direct'),
       gateway: await closed(gateway, false, 'throughput non-stream gateway'),
     }
-    const tpStream: Pair<ClosedResult> = {
+    const tpStream: Pair<ClosedResult & WithCore> = {
       direct: await closed(direct, true, 'throughput stream direct'),
       gateway: await closed(gateway, true, 'throughput stream gateway'),
     }
@@ -319,11 +339,11 @@ async function main(): Promise<number> {
       }
       return runJob<OpenLoopResult>(job, pinning, label)
     }
-    const latNon: Pair<OpenLoopResult> = {
+    const latNon: Pair<OpenLoopResult & WithCore> = {
       direct: await open(direct, false, 'latency non-stream direct', false),
       gateway: await open(gateway, false, 'latency non-stream gateway', true),
     }
-    const latStream: Pair<OpenLoopResult> = {
+    const latStream: Pair<OpenLoopResult & WithCore> = {
       direct: await open(direct, true, 'latency stream direct', false),
       gateway: await open(gateway, true, 'latency stream gateway', true),
     }
@@ -332,7 +352,7 @@ async function main(): Promise<number> {
     // ---- figures
     const ratioNon = tpNon.direct.rps > 0 ? tpNon.gateway.rps / tpNon.direct.rps : NaN
     const ratioStream = tpStream.direct.rps > 0 ? tpStream.gateway.rps / tpStream.direct.rps : NaN
-    const added = (p: Pair<OpenLoopResult>, which: 'total' | 'ttfb') => {
+    const added = (p: Pair<OpenLoopResult & WithCore>, which: 'total' | 'ttfb') => {
       const d = p.direct[which]
       const g = p.gateway[which]
       return { p50: (g?.p50 ?? NaN) - (d?.p50 ?? NaN), p90: (g?.p90 ?? NaN) - (d?.p90 ?? NaN), p99: (g?.p99 ?? NaN) - (d?.p99 ?? NaN), max: (g?.max ?? NaN) - (d?.max ?? NaN) }
@@ -371,13 +391,15 @@ async function main(): Promise<number> {
       cpu: cpuModel(),
       cpuCount: cpus().length,
       platform: `${process.platform} ${process.arch}`,
+      hostBusyBeforePct: busyBefore ?? null,
       pinning: { ...pinning, mockCore: pinning.enabled ? CORE_MOCK : null, loadCore: pinning.enabled ? CORE_LOAD : null, gatewayCore: pinning.enabled ? CORE_GATEWAY : null },
     }
 
     // ---- table
     const out: string[] = []
     const rule = '-'.repeat(92)
-    out.push('', `Switchyard gateway benchmark  ${meta.date}`, `node ${meta.node} | ${meta.cpu} | ${meta.cpuCount} CPUs | ${pinText}`, rule)
+    out.push('', `Switchyard gateway benchmark  ${meta.date}`, `node ${meta.node} | ${meta.cpu} | ${meta.cpuCount} CPUs | ${pinText}`)
+    out.push(`host busy before start: ${busyText}${hostQuiet ? '' : '  << NOT QUIET: other work on this machine, figures are noisy'}`, rule)
     out.push(`Throughput, closed loop (autocannon, ${params.connections} connections, ${params.duration} s + ${CLOSED_WARMUP_S} s warm-up)`)
     out.push(`  ${padR('', 16)}${pad('direct req/s', 14)}${pad('gateway req/s', 15)}${pad('ratio', 8)}${pad('non-2xx d/g', 14)}${pad('errors d/g', 13)}${pad('gw p99 ms', 11)}`)
     for (const [name, p, ratio] of [['non-streaming', tpNon, ratioNon], ['streaming', tpStream, ratioStream]] as const) {
@@ -385,6 +407,9 @@ async function main(): Promise<number> {
         `  ${padR(name, 16)}${pad(f1(p.direct.rps), 14)}${pad(f1(p.gateway.rps), 15)}${pad(f3(ratio), 8)}${pad(`${p.direct.non2xx}/${p.gateway.non2xx}`, 14)}${pad(`${p.direct.errors + p.direct.timeouts}/${p.gateway.errors + p.gateway.timeouts}`, 13)}${pad(String(p.gateway.latency.p99), 11)}`,
       )
     }
+    const share = (label: string, r: WithCore) =>
+      r.gatewayCore ? `${label} ${r.gatewayCore.processPct.toFixed(0)}%/${r.gatewayCore.otherPct.toFixed(0)}%` : `${label} n/a`
+    if (pinning.enabled) out.push(`  gateway core ${CORE_GATEWAY}, gateway%/other%: ${[share('non-stream', tpNon.gateway), share('stream', tpStream.gateway)].join(', ')}`)
     out.push(rule)
     out.push(`Latency, open loop (${params.rate} req/s for ${params.latencySeconds} s + ${OPEN_WARMUP_S} s warm-up, undici Pool x${POOL_CONNECTIONS}), ms from INTENDED send time`)
     out.push(`  ${padR('', 26)}${pad('p50', 10)}${pad('p90', 10)}${pad('p99', 10)}${pad('max', 10)}${pad('ok/planned', 14)}${pad('errors', 8)}`)
@@ -404,6 +429,7 @@ async function main(): Promise<number> {
     )
     const lags = [latNon.direct, latNon.gateway, latStream.direct, latStream.gateway]
     out.push(`  generator send lag p99 (d/g, non-stream; d/g, stream): ${lags.map((r) => f3(r.sendLag.p99)).join(' / ')} ms  (included in the latencies above)`)
+    if (pinning.enabled) out.push(`  gateway core ${CORE_GATEWAY}, gateway%/other% (other = not the gateway: noise): ${[share('non-stream', latNon.gateway), share('stream', latStream.gateway)].join(', ')}`)
     out.push(rule)
     out.push('Targets')
     for (const t of targets) {

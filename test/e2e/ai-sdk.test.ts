@@ -4,7 +4,7 @@
 import t from 'tap'
 import { generateText, jsonSchema, streamText, tool } from 'ai'
 import { createOpenAICompatible } from '@ai-sdk/openai-compatible'
-import { startMockOpenAI } from '../../bench/mock-upstream.js'
+import { mockUsage, startMockOpenAI } from '../../bench/mock-upstream.js'
 import { listenTestApp, MASTER_KEY } from '../helpers/app.js'
 import { defaultMessage, startMockAnthropic } from '../helpers/mock-anthropic.js'
 import { defaultAnswer, startMockGemini } from '../helpers/mock-gemini.js'
@@ -58,11 +58,8 @@ const TARGETS: Array<{ name: string; model: string; count: () => number; streamT
     model: 'm-openai',
     count: () => oai.requests.length,
     streamText: () => ['echo:', ...Array.from({ length: STREAM_CHUNKS - 1 }, (_, i) => ` t${i + 1}`)].join(''),
-    usage: () => {
-      const prompt = Math.ceil(JSON.stringify(oai.requests[oai.requests.length - 1]!.body!.messages).length / 4)
-      return { inputTokens: prompt, outputTokens: 5, totalTokens: prompt + 5 }
-    },
-    streamUsage: () => ({ inputTokens: 10, outputTokens: STREAM_CHUNKS, totalTokens: 10 + STREAM_CHUNKS }),
+    usage: () => openaiUsage(),
+    streamUsage: () => openaiUsage(),
   },
   ...(['anthropic', 'gemini'] as const).map((name) => {
     const usage = (): Usage => {
@@ -84,6 +81,11 @@ const TARGETS: Array<{ name: string; model: string; count: () => number; streamT
     }
   }),
 ]
+
+function openaiUsage(): Usage {
+  const u = mockUsage(oai.requests[oai.requests.length - 1]!.body)
+  return { inputTokens: u.prompt_tokens, outputTokens: u.completion_tokens, totalTokens: u.total_tokens }
+}
 
 const weather = tool({
   description: 'Current weather for a city',

@@ -4,7 +4,7 @@
 // upstream's own wire format is checked on the mock side.
 import t from 'tap'
 import OpenAI from 'openai'
-import { completionFor, startMockOpenAI, type MockOpenAI } from '../../bench/mock-upstream.js'
+import { mockUsage, startMockOpenAI, type MockOpenAI } from '../../bench/mock-upstream.js'
 import { listenTestApp, MASTER_KEY, auth } from '../helpers/app.js'
 import { defaultMessage, startMockAnthropic, type MockAnthropic } from '../helpers/mock-anthropic.js'
 import { defaultAnswer, mockEmbedding, startMockGemini, type MockGemini } from '../helpers/mock-gemini.js'
@@ -86,7 +86,10 @@ interface Target {
 
 function openaiTarget(kind: 'openai' | 'azure', mock: MockOpenAI, model: string, upstreamModel: string): Target {
   const last = () => mock.requests[mock.requests.length - 1]!
-  const streamUsage = { prompt_tokens: 10, completion_tokens: OPENAI_STREAM_CHUNKS, total_tokens: 10 + OPENAI_STREAM_CHUNKS }
+  const usage = () => {
+    const u = mockUsage(last().body)
+    return { prompt_tokens: u.prompt_tokens, completion_tokens: u.completion_tokens, total_tokens: u.total_tokens }
+  }
   return {
     kind,
     model,
@@ -95,11 +98,8 @@ function openaiTarget(kind: 'openai' | 'azure', mock: MockOpenAI, model: string,
     lastBody: () => last().body,
     lastRaw: () => last().raw,
     streamText: () => ['echo:', ...Array.from({ length: OPENAI_STREAM_CHUNKS - 1 }, (_, i) => ` t${i + 1}`)].join(''),
-    usage: () => {
-      const u = completionFor(last().body, 'x').usage
-      return { prompt_tokens: u.prompt_tokens, completion_tokens: u.completion_tokens, total_tokens: u.total_tokens }
-    },
-    streamUsage: () => streamUsage,
+    usage,
+    streamUsage: usage,
   }
 }
 

@@ -1,0 +1,168 @@
+// Shared by the admin routes that edit the routing configuration (providers,
+// models, deployments, config import): validation with path-named problems,
+// reference checks against the whole stored configuration, and secret
+// redaction.
+//
+//   - Bodies are validated with the YAML schemas (schemaProblems), so the
+//     admin API and the YAML file accept exactly the same shapes and report
+//     problems the same way: "deployments[0].provider: unknown provider ...".
+//   - Reference checks run lib/config's referenceProblems on the stored
+//     configuration before and after the change and report only the problems
+//     the change introduces, with entries named rather than indexed
+//     (models["gpt-4o"].fallbacks[0]). Clashes (a name or alias already used,
+//     a duplicate deployment id) are 409; everything else 400.
+//   - apiKey values are never returned: a view says whether one is set, and
+//     shows it only when it is a bare ${VAR} reference (a variable name, not a
+//     secret). Header values whose name looks like a credential are hidden the
+//     same way. An export writes "${REDACTED}" in their place; an import or a
+//     PATCH that sends a placeholder back keeps the stored value.
+//   - ${VAR} references are accepted in apiKey only: the admin API never
+//     interpolates the server's environment into other fields, so it cannot be
+//     used to read environment variables back.
+import { Value } from '@sinclair/typebox/value'
+import type { TSchema } from '@sinclair/typebox'
+import { referenceProblems, schemaProblems, type GatewayConfig, type ProviderConfig } from '../config/gateway-config.js'
+import { adminErrors as errs } from './errors.js'
+
+/** Written in place of a secret in an export. */
+export const REDACTED = '${REDACTED}'
+/** Written in place of a secret in views and audit entries. */
+export const SET = '[set]'
+const PLACEHOLDERS = new Set([REDACTED, SET])
+
+const ENV_REF = /^\$\{[A-Za-z_][A-Za-z0-9_]*\}$/
+const ANY_VAR = /\$\{[A-Za-z_][A-Za-z0-9_]*(?::-[^}]*)?\}/
+const SENSITIVE_HEADER = /auth|key|token|secret|password|cookie|signature/i
+
+/** A bare ${VAR} reference: names a variable, holds no secret. */
+export const isEnvRef = (v: string): boolean => ENV_REF.test(v)
+export const isSensitiveHeader = (name: string): boolean => SENSITIVE_HEADER.test(name)
+
+/** The path a problem starts with ("deployments[0].provider: ..." -> "deployments[0].provider"). */
+export function paramOf(problem: string): string {
+  const i = problem.indexOf(': ')
+  return i < 0 ? problem : problem.slice(0, i)
+}
+
+const isConflict = (p: string) => /is already used by|duplicate|already exists/.test(p)
+
+/** Throws 400 (or 409 when every problem is a clash) listing every problem; no-op when there is none. */
+export function raise(problems: string[]): void {
+  if (problems.length === 0) return
+  const message = problems.join('; ')
+  if (problems.every(isConflict)) throw errs.conflict(message, paramOf(problems[0]!))
+  throw errs.invalid(message, paramOf(problems[0]!))
+}
+
+/** Schema problems of a body, paths prefixed (e.g. "action"). */
+export function schemaCheck(schema: TSchema, value: unknown, prefix = ''): string[] {
+  return schemaProblems(schema, value).map((p) => {
+    if (!prefix) return p
+    return p.startsWith('(root)') ? `${prefix}${p.slice('(root)'.length)}` : p.startsWith('[') ? `${prefix}${p}` : `${prefix}.${p}`
+  })
+}
+
+/** Validates a body against a YAML schema; throws 400 naming each bad field. */
+export function validate<T>(schema: TSchema, value: unknown): T {
+  raise(schemaCheck(schema, value))
+  return value as T
+}
+
+/** Paths of ${VAR} references anywhere but in apiKey. */
+export function envReferenceProblems(node: unknown, path = ''): string[] {
+  if (typeof node === 'string') {
+    return ANY_VAR.test(node) ? [`${path || '(root)'}: \${VAR} references are only accepted in apiKey (the admin API does not read the server's environment)`] : []
+  }
+  if (Array.isArray(node)) return node.flatMap((v, i) => envReferenceProblems(v, `${path}[${i}]`))
+  if (node && typeof node === 'object') {
+    return Object.entries(node).flatMap(([k, v]) => (k === 'apiKey' ? [] : envReferenceProblems(v, path ? `${path}.${k}` : k)))
+  }
+  return []
+}
+
+// ---------------------------------------------------------------------------
+// Reference checks
+
+function labelled(problem: string, cfg: GatewayConfig): string {
+  return problem
+    .replace(/^(models|providers)\[(\d+)\]/, (m, kind: 'models' | 'providers', i: string) => {
+      const name = cfg[kind][Number(i)]?.name
+      return name === undefined ? m : `${kind}[${JSON.stringify(name)}]`
+    })
+    .replace(/used by models\[(\d+)\]/, (m, i: string) => {
+      const name = cfg.models[Number(i)]?.name
+      return name === undefined ? m : `used by model ${JSON.stringify(name)}`
+    })
+}
+
+export interface ChangeSubject {
+  kind: 'models' | 'providers'
+  name: string
+  /** Extra path under the entry to strip too, e.g. "deployments[2]." for a deployment body. */
+  under?: string
+}
+
+/**
+ * Reference problems `after` has and `before` had not. Problems about
+ * `subject` are reported relative to it (the request body), others with the
+ * entry's name: models["other"].fallbacks[0]: unknown model "x".
+ */
+export function introducedProblems(before: GatewayConfig, after: GatewayConfig, subject?: ChangeSubject): string[] {
+  const old = new Set(referenceProblems(before).map((p) => labelled(p, before)))
+  const prefix = subject ? `${subject.kind}[${JSON.stringify(subject.name)}].${subject.under ?? ''}` : undefined
+  return referenceProblems(after)
+    .map((p) => labelled(p, after))
+    .filter((p) => !old.has(p))
+    .map((p) => {
+      if (!prefix) return p
+      if (p.startsWith(prefix)) return p.slice(prefix.length)
+      // "models["m"].deployments[2]: duplicate deployment id ..." when the subject is that deployment.
+      const bare = prefix.replace(/\.$/, '')
+      return p.startsWith(`${bare}:`) ? `id${p.slice(bare.length)}` : p
+    })
+}
+
+/** Applies Value.Default to a (schema-valid) YAML-shaped value. */
+export const withDefaults = <T>(schema: TSchema, value: unknown): T => Value.Default(schema, Value.Clone(value)) as T
+
+// ---------------------------------------------------------------------------
+// Secrets
+
+/** Headers with credential-like names replaced by `mask`. */
+export function maskHeaders(headers: Record<string, string> | undefined, mask: string): Record<string, string> | undefined {
+  if (!headers) return undefined
+  return Object.fromEntries(Object.entries(headers).map(([k, v]) => [k, isSensitiveHeader(k) && !isEnvRef(v) ? mask : v]))
+}
+
+/** A provider with its secrets replaced by `mask` (bare ${VAR} references are kept). */
+export function maskProvider(p: ProviderConfig, mask: string): ProviderConfig {
+  const out: ProviderConfig = { ...p }
+  if (p.apiKey !== undefined && !isEnvRef(p.apiKey)) out.apiKey = mask
+  if (p.headers) out.headers = maskHeaders(p.headers, mask)
+  return out
+}
+
+/**
+ * Replaces placeholders ("${REDACTED}", "[set]") in a provider body by the
+ * stored values, so an exported or viewed provider can be sent back as is.
+ * Returns the problems for placeholders with nothing stored behind them.
+ */
+export function restoreSecrets(p: Record<string, unknown>, stored: ProviderConfig | undefined, path = ''): string[] {
+  const at = (k: string) => (path ? `${path}.${k}` : k)
+  const problems: string[] = []
+  const name = typeof p.name === 'string' ? p.name : stored?.name
+  if (typeof p.apiKey === 'string' && PLACEHOLDERS.has(p.apiKey)) {
+    if (stored?.apiKey !== undefined) p.apiKey = stored.apiKey
+    else problems.push(`${at('apiKey')}: "${p.apiKey}" is a placeholder and provider "${name}" has no stored key to keep; send the key or a \${VAR} reference`)
+  }
+  if (p.headers && typeof p.headers === 'object' && !Array.isArray(p.headers)) {
+    const headers = p.headers as Record<string, unknown>
+    for (const [k, v] of Object.entries(headers)) {
+      if (typeof v !== 'string' || !PLACEHOLDERS.has(v)) continue
+      const keep = stored?.headers?.[k]
+      if (keep !== undefined) headers[k] = keep
+      else problems.push(`${at(`headers.${k}`)}: "${v}" is a placeholder and provider "${name}" has no stored value to keep`)
+    }
+  }
+  return problems
+}

@@ -1,0 +1,94 @@
+// Several instances, one configuration: a change made through one instance's
+// admin API is announced to the others, which reload it at once. Redis
+// pub/sub when REDIS_URL is set, else Postgres LISTEN/NOTIFY when the
+// database is Postgres; alone (SQLite, no Redis) there is nobody to tell.
+//
+// LISTEN needs a connection of its own held open, which Prisma does not
+// offer; this plugin is the one place that talks to Postgres through `pg`
+// directly, and only to listen. Notifications are sent through Prisma.
+import fp from 'fastify-plugin'
+import { randomUUID } from 'node:crypto'
+import pg from 'pg'
+import { CHANGE_KINDS, type ChangeKind } from './changes.js'
+import { createRedis } from './redis.js'
+
+export const CHANGE_CHANNEL = 'switchyard_changes'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    instanceId: string
+  }
+}
+
+export function parseChange(text: string, self: string): ChangeKind[] | undefined {
+  try {
+    const msg = JSON.parse(text) as { from?: string; kinds?: unknown }
+    if (msg.from === self || !Array.isArray(msg.kinds)) return undefined
+    const kinds = msg.kinds.filter((k): k is ChangeKind => (CHANGE_KINDS as readonly string[]).includes(k as string))
+    return kinds.length ? kinds : undefined
+  } catch {
+    return undefined
+  }
+}
+
+export default fp(
+  async (app) => {
+    const instanceId = randomUUID()
+    app.decorate('instanceId', instanceId)
+    const onMessage = (text: string) => {
+      const kinds = parseChange(text, instanceId)
+      if (!kinds) return
+      app.changes.apply(kinds).catch((err) => app.log.error({ err, kinds }, 'reloading a change from another instance failed'))
+    }
+
+    const redisUrl = app.config.env.REDIS_URL
+    if (app.redis && redisUrl) {
+      const subscriber = createRedis(redisUrl, 'switchyard-sub')
+      subscriber.on('error', (err) => app.log.warn({ err: err.message }, 'redis subscriber error'))
+      subscriber.on('message', (_channel: string, text: string) => onMessage(text))
+      await subscriber.subscribe(CHANGE_CHANNEL)
+      const publisher = app.redis
+      app.changes.broadcast = async (kinds) => {
+        await publisher.publish(CHANGE_CHANNEL, JSON.stringify({ from: instanceId, kinds }))
+      }
+      app.addHook('onClose', async () => {
+        await subscriber.quit().catch(() => subscriber.disconnect())
+      })
+      app.log.info('cluster: changes shared through Redis pub/sub')
+      return
+    }
+
+    if (app.dbProvider === 'postgres') {
+      let client: pg.Client | undefined
+      let closing = false
+      let retry: NodeJS.Timeout | undefined
+      const listen = async () => {
+        const c = new pg.Client({ connectionString: app.config.env.DATABASE_URL.replace(/[?&]schema=[^&]*/, '') })
+        c.on('notification', (n) => {
+          if (n.channel === CHANGE_CHANNEL && n.payload) onMessage(n.payload)
+        })
+        c.on('error', (err) => {
+          app.log.warn({ err: err.message }, 'postgres LISTEN connection lost; reconnecting')
+          void c.end().catch(() => undefined)
+          if (!closing) retry = setTimeout(() => void listen().catch(() => undefined), 1000)
+        })
+        await c.connect()
+        await c.query(`LISTEN ${CHANGE_CHANNEL}`)
+        client = c
+        // Changes made while disconnected were missed: reload everything once.
+        await app.changes.apply([...CHANGE_KINDS])
+      }
+      await listen()
+      app.changes.broadcast = async (kinds) => {
+        await app.db.$executeRaw`SELECT pg_notify(${CHANGE_CHANNEL}, ${JSON.stringify({ from: instanceId, kinds })})`
+      }
+      app.addHook('onClose', async () => {
+        closing = true
+        clearTimeout(retry)
+        await client?.end().catch(() => undefined)
+      })
+      app.log.info('cluster: changes shared through Postgres LISTEN/NOTIFY')
+    }
+  },
+  { name: 'cluster', dependencies: ['changes', 'prisma', 'redis'] },
+)
