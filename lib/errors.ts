@@ -55,6 +55,7 @@ export const errors = {
   noDeployment: define(503, 'server_error', 'no_available_deployment', (model: string) => `No deployment of "${model}" is available right now.`),
   providerUnconfigured: define(502, 'upstream_error', 'provider_not_configured', (provider: string, detail: string) => `Provider "${provider}" is not usable: ${detail}`),
   upstreamUnreachable: define(502, 'upstream_error', 'upstream_unreachable', (detail: string) => `The upstream provider could not be reached: ${detail}`),
+  upstreamStreamInterrupted: define(502, 'upstream_error', 'upstream_stream_interrupted', (detail: string) => `The upstream connection broke in the middle of the stream: ${detail}`),
   upstreamTimeout: define(504, 'timeout_error', 'upstream_timeout', (detail: string) => `The upstream provider timed out: ${detail}`),
   upstreamBadResponse: define(502, 'upstream_error', 'bad_upstream_response', (detail: string) => `The upstream provider returned an invalid response: ${detail}`),
   internal: define(500, 'server_error', 'internal_error', () => 'The gateway failed to process the request.'),

@@ -512,7 +512,8 @@ export class ProxyEngine {
     } catch (err) {
       returned = false
       if (err instanceof UpstreamError) failure = fromErrorInfo(err.info)
-      else if (deadline.reason !== 'client_closed') failure = this.attemptFailure(err, deadline.reason).gatewayError
+      else if (deadline.reason === 'first_byte_timeout' || deadline.reason === 'total_timeout') failure = this.attemptFailure(err, deadline.reason).gatewayError
+      else if (deadline.reason !== 'client_closed') failure = errors.upstreamStreamInterrupted((err as NodeJS.ErrnoException)?.code ?? (err as Error)?.message ?? 'unknown error')
     } finally {
       // Runs on completion, on upstream failure and when the client goes away
       // (the Readable is destroyed and this generator returned): in every case

@@ -1,0 +1,218 @@
+// Deployments: one model served by one provider (upstream model, weight,
+// price, limits). Writes mark the row admin-owned, so the YAML seed leaves it
+// alone from then on, and reload routing for the very next request.
+// Deployment ids come from deploymentId(): the explicit `id`, else
+// model:provider:upstream; they contain ':' (and may contain '/'), so send
+// them URL-encoded in the path.
+import type { FastifyInstance } from 'fastify'
+import { Type, type Static } from '@sinclair/typebox'
+import { adminErrors as errs } from '../../lib/admin/errors.js'
+import { introducedProblems, raise, validate } from '../../lib/admin/config-state.js'
+import { DeploymentConfigSchema, deploymentId, type DeploymentConfig } from '../../lib/config/gateway-config.js'
+import { deploymentRows, loadConfig } from '../../lib/storage/config-store.js'
+import { adminSecurity } from './hooks.js'
+import { adminErrors, IdParams, listOf } from './schemas.js'
+
+const D = DeploymentConfigSchema.properties
+
+const PriceView = Type.Object({
+  input: Type.Number({ description: 'USD per 1M input tokens' }),
+  output: Type.Number({ description: 'USD per 1M output tokens' }),
+  cacheRead: Type.Union([Type.Number(), Type.Null()]),
+  cacheWrite: Type.Union([Type.Number(), Type.Null()]),
+})
+
+export const DeploymentView = Type.Object({
+  id: Type.String(),
+  model: Type.String({ description: 'Public model name' }),
+  provider: Type.String(),
+  upstreamModel: Type.String(),
+  position: Type.Integer(),
+  weight: Type.Number(),
+  enabled: Type.Boolean(),
+  pricing: Type.Union([PriceView, Type.Null()], { description: 'Own price; null = the catalog (or an admin price entry) applies' }),
+  rpm: Type.Union([Type.Integer(), Type.Null()]),
+  tpm: Type.Union([Type.Integer(), Type.Null()]),
+  source: Type.String({ description: 'yaml or admin (admin rows are left alone by the YAML seed)' }),
+  updatedAt: Type.String({ format: 'date-time' }),
+})
+
+export type DeploymentRow = Awaited<ReturnType<FastifyInstance['db']['deployment']['findUniqueOrThrow']>>
+
+function limitsOf(row: DeploymentRow): { rpm?: number; tpm?: number } {
+  try {
+    return (JSON.parse(row.options) as { rpm?: number; tpm?: number }) ?? {}
+  } catch {
+    return {}
+  }
+}
+
+export function deploymentView(row: DeploymentRow) {
+  const limits = limitsOf(row)
+  return {
+    id: row.id,
+    model: row.modelId,
+    provider: row.providerId,
+    upstreamModel: row.upstreamModel,
+    position: row.position,
+    weight: row.weight,
+    enabled: row.enabled,
+    pricing:
+      row.priceInput != null && row.priceOutput != null
+        ? { input: row.priceInput, output: row.priceOutput, cacheRead: row.priceCacheRead, cacheWrite: row.priceCacheWrite }
+        : null,
+    rpm: limits.rpm ?? null,
+    tpm: limits.tpm ?? null,
+    source: row.source,
+    updatedAt: row.updatedAt.toISOString(),
+  }
+}
+
+const auditView = (row: DeploymentRow) => {
+  const { updatedAt: _u, ...rest } = deploymentView(row)
+  return rest
+}
+
+const ListQuery = Type.Object({
+  model: Type.Optional(Type.String({ description: 'Public model name' })),
+  provider: Type.Optional(Type.String()),
+})
+const ModelParams = Type.Object({ name: Type.String({ minLength: 1 }) })
+
+const orNull = <T extends import('@sinclair/typebox').TSchema>(s: T) => Type.Optional(Type.Union([s, Type.Null()]))
+const UpdateDeployment = Type.Object(
+  {
+    weight: D.weight,
+    enabled: D.enabled,
+    pricing: orNull(
+      Type.Object(
+        {
+          input: Type.Number({ minimum: 0 }),
+          output: Type.Number({ minimum: 0 }),
+          cacheRead: Type.Optional(Type.Number({ minimum: 0 })),
+          cacheWrite: Type.Optional(Type.Number({ minimum: 0 })),
+        },
+        { additionalProperties: false, description: 'USD per 1M tokens; null clears (the catalog applies again)' },
+      ),
+    ),
+    model: Type.Optional(Type.String({ minLength: 1, description: 'Upstream model id (the deployment id does not change)' })),
+    rpm: orNull(Type.Integer({ minimum: 1 })),
+    tpm: orNull(Type.Integer({ minimum: 1 })),
+    position: Type.Optional(Type.Integer({ minimum: 0, description: 'Declared order within the model (the `model` strategy tries lower first)' })),
+  },
+  { additionalProperties: false },
+)
+type UpdateBody = Static<typeof UpdateDeployment>
+
+export default async function deploymentRoutes(app: FastifyInstance) {
+  const find = async (id: string) => {
+    const row = await app.db.deployment.findUnique({ where: { id } })
+    if (!row) throw errs.notFound('deployment', id)
+    return row
+  }
+
+  app.get<{ Querystring: Static<typeof ListQuery> }>('/deployments', {
+    schema: { tags: ['Admin'], summary: 'List deployments, optionally of one model or provider', security: adminSecurity, querystring: ListQuery, response: { 200: listOf(DeploymentView), ...adminErrors } },
+  }, async (request) => {
+    const { model, provider } = request.query
+    const rows = await app.db.deployment.findMany({
+      where: { ...(model ? { modelId: model } : {}), ...(provider ? { providerId: provider } : {}) },
+      orderBy: [{ modelId: 'asc' }, { position: 'asc' }],
+    })
+    return { data: rows.map(deploymentView) }
+  })
+
+  app.get<{ Params: Static<typeof IdParams> }>('/deployments/:id', {
+    schema: { tags: ['Admin'], summary: 'One deployment (URL-encode the id)', security: adminSecurity, params: IdParams, response: { 200: DeploymentView, ...adminErrors } },
+  }, async (request) => deploymentView(await find(request.params.id)))
+
+  app.post<{ Params: Static<typeof ModelParams>; Body: DeploymentConfig }>('/models/:name/deployments', {
+    schema: {
+      tags: ['Admin'],
+      summary: 'Add a deployment to a model (the YAML `deployments[]` shape); it goes last in declared order',
+      security: adminSecurity,
+      params: ModelParams,
+      body: DeploymentConfigSchema,
+      response: { 201: DeploymentView, ...adminErrors },
+    },
+    attachValidation: true,
+  }, async (request, reply) => {
+    const body = validate<DeploymentConfig>(DeploymentConfigSchema, request.body)
+    const name = request.params.name
+    const before = await loadConfig(app.db)
+    const model = before.models.find((m) => m.name === name)
+    if (!model) throw errs.notFound('model', name)
+    const id = deploymentId(name, body)
+    if (await app.db.deployment.findUnique({ where: { id } })) {
+      throw errs.conflict(`id: deployment "${id}" already exists${body.id ? '' : ' (set a distinct id)'}`, 'id')
+    }
+    const after = { ...before, models: [...before.models.filter((m) => m !== model), { ...model, deployments: [...model.deployments, body] }] }
+    raise(introducedProblems(before, after, { kind: 'models', name, under: `deployments[${model.deployments.length}].` }))
+    const last = await app.db.deployment.findFirst({ where: { modelId: name }, orderBy: { position: 'desc' } })
+    const data = { ...deploymentRows({ name, deployments: [body] }, 'admin')[0]!, position: last ? last.position + 1 : 0 }
+    const row = await app.db.deployment.create({ data })
+    await app.audit(request, 'deployment.create', row.id, null, auditView(row))
+    await app.changes.publish(['routing'])
+    return reply.code(201).send(deploymentView(row))
+  })
+
+  app.patch<{ Params: Static<typeof IdParams>; Body: UpdateBody }>('/deployments/:id', {
+    schema: {
+      tags: ['Admin'],
+      summary: 'Change a deployment: weight, enabled, price, upstream model, limits, position',
+      security: adminSecurity,
+      params: IdParams,
+      body: UpdateDeployment,
+      response: { 200: DeploymentView, ...adminErrors },
+    },
+    attachValidation: true,
+  }, async (request) => {
+    const patch = validate<UpdateBody>(UpdateDeployment, request.body)
+    const current = await find(request.params.id)
+    const limits = limitsOf(current)
+    for (const k of ['rpm', 'tpm'] as const) {
+      if (patch[k] === null) delete limits[k]
+      else if (patch[k] !== undefined) limits[k] = patch[k]
+    }
+    const row = await app.db.deployment.update({
+      where: { id: current.id },
+      data: {
+        ...(patch.weight !== undefined ? { weight: patch.weight } : {}),
+        ...(patch.enabled !== undefined ? { enabled: patch.enabled } : {}),
+        ...(patch.model !== undefined ? { upstreamModel: patch.model } : {}),
+        ...(patch.position !== undefined ? { position: patch.position } : {}),
+        ...(patch.pricing !== undefined
+          ? {
+              priceInput: patch.pricing?.input ?? null,
+              priceOutput: patch.pricing?.output ?? null,
+              priceCacheRead: patch.pricing?.cacheRead ?? null,
+              priceCacheWrite: patch.pricing?.cacheWrite ?? null,
+            }
+          : {}),
+        options: JSON.stringify(limits),
+        source: 'admin',
+      },
+    })
+    await app.audit(request, 'deployment.update', row.id, auditView(current), auditView(row))
+    await app.changes.publish(['routing'])
+    return deploymentView(row)
+  })
+
+  app.delete<{ Params: Static<typeof IdParams> }>('/deployments/:id', {
+    schema: {
+      tags: ['Admin'],
+      summary: 'Delete a deployment (409 for a model\'s last one: delete the model instead). A YAML deployment comes back on the next start; disable it to keep it out.',
+      security: adminSecurity,
+      params: IdParams,
+      response: { 200: DeploymentView, ...adminErrors },
+    },
+  }, async (request) => {
+    const row = await find(request.params.id)
+    const siblings = await app.db.deployment.count({ where: { modelId: row.modelId } })
+    if (siblings <= 1) throw errs.conflict(`deployment "${row.id}" is the last one of model "${row.modelId}": delete the model instead, or add another deployment first`, 'id')
+    await app.db.deployment.delete({ where: { id: row.id } })
+    await app.audit(request, 'deployment.delete', row.id, auditView(row), null)
+    await app.changes.publish(['routing'])
+    return deploymentView(row)
+  })
+}

@@ -1,0 +1,200 @@
+// Providers: the upstream accounts deployments call. Writes mark the row as
+// admin-owned (the YAML seed leaves it alone from then on) and reload routing.
+// API keys are never returned: `apiKeySet`, plus `apiKeyRef` for a bare
+// ${VAR} reference.
+import type { FastifyInstance } from 'fastify'
+import { Type, type Static } from '@sinclair/typebox'
+import { adminErrors as errs } from '../../lib/admin/errors.js'
+import { envReferenceProblems, introducedProblems, isEnvRef, maskHeaders, raise, restoreSecrets, schemaCheck, SET, validate } from '../../lib/admin/config-state.js'
+import { ProviderConfigSchema, type ProviderConfig } from '../../lib/config/gateway-config.js'
+import { loadConfig, providerRow } from '../../lib/storage/config-store.js'
+import { adminSecurity } from './hooks.js'
+import { adminErrors, listOf } from './schemas.js'
+
+const NameParams = Type.Object({ name: Type.String({ minLength: 1 }) })
+const ForceQuery = Type.Object({
+  force: Type.Optional(Type.Union([Type.Literal('true'), Type.Literal('false')], { description: 'true: also delete the deployments that use it' })),
+})
+
+const P = ProviderConfigSchema.properties
+const orNull = <T extends import('@sinclair/typebox').TSchema>(s: T) => Type.Optional(Type.Union([s, Type.Null()]))
+const UpdateProvider = Type.Object(
+  {
+    type: Type.Optional(P.type),
+    baseUrl: orNull(Type.String()),
+    apiKey: orNull(Type.String({ description: 'A literal key or a ${VAR} reference; null removes it; "[set]" keeps the stored one' })),
+    apiVersion: orNull(Type.String()),
+    headers: orNull(Type.Record(Type.String(), Type.String())),
+    timeouts: orNull(Type.Unknown()),
+    maxConnections: orNull(Type.Integer({ minimum: 1 })),
+  },
+  { additionalProperties: false, description: 'Fields to change; null removes an optional field. The name cannot change.' },
+)
+type UpdateBody = Static<typeof UpdateProvider>
+
+const ProviderView = Type.Object({
+  name: Type.String(),
+  type: Type.String(),
+  baseUrl: Type.Union([Type.String(), Type.Null()]),
+  apiKeySet: Type.Boolean({ description: 'Whether an API key (or reference) is configured' }),
+  apiKeyRef: Type.Union([Type.String(), Type.Null()], { description: 'The ${VAR} reference when the key is one; literal keys are never shown' }),
+  apiVersion: Type.Union([Type.String(), Type.Null()]),
+  headers: Type.Union([Type.Record(Type.String(), Type.String()), Type.Null()], { description: 'Credential-like header values read "[set]"' }),
+  timeouts: Type.Unknown(),
+  maxConnections: Type.Union([Type.Integer(), Type.Null()]),
+  deployments: Type.Integer({ description: 'Number of deployments using this provider' }),
+  source: Type.String({ description: 'yaml or admin (admin rows are left alone by the YAML seed)' }),
+  createdAt: Type.String({ format: 'date-time' }),
+  updatedAt: Type.String({ format: 'date-time' }),
+})
+
+type Row = Awaited<ReturnType<FastifyInstance['db']['provider']['findUniqueOrThrow']>>
+
+function configOf(row: Row): ProviderConfig {
+  let options: Partial<ProviderConfig> = {}
+  try {
+    options = JSON.parse(row.options) as Partial<ProviderConfig>
+  } catch {
+    // keep {}
+  }
+  const out: Record<string, unknown> = { name: row.name, type: row.type, baseUrl: row.baseUrl ?? undefined, apiKey: row.apiKey ?? undefined, ...options }
+  return Object.fromEntries(Object.entries(out).filter(([, v]) => v !== undefined)) as ProviderConfig
+}
+
+function view(row: Row, deployments: number) {
+  const c = configOf(row)
+  return {
+    name: row.name,
+    type: row.type,
+    baseUrl: row.baseUrl,
+    apiKeySet: row.apiKey != null && row.apiKey !== '',
+    apiKeyRef: row.apiKey != null && isEnvRef(row.apiKey) ? row.apiKey : null,
+    apiVersion: c.apiVersion ?? null,
+    headers: maskHeaders(c.headers, SET) ?? null,
+    timeouts: c.timeouts ?? null,
+    maxConnections: c.maxConnections ?? null,
+    deployments,
+    source: row.source,
+    createdAt: row.createdAt.toISOString(),
+    updatedAt: row.updatedAt.toISOString(),
+  }
+}
+
+/** What the audit log keeps: the view, without counts or timestamps (secrets already masked). */
+function auditView(row: Row) {
+  const { deployments: _d, createdAt: _c, updatedAt: _u, apiKeyRef: _r, apiKeySet, ...rest } = view(row, 0)
+  return { ...rest, apiKey: apiKeySet ? SET : null }
+}
+
+export default async function providerRoutes(app: FastifyInstance) {
+  const counts = async () => {
+    const groups = await app.db.deployment.groupBy({ by: ['providerId'], _count: { _all: true } })
+    return new Map(groups.map((g) => [g.providerId, g._count._all]))
+  }
+  const find = async (name: string) => {
+    const row = await app.db.provider.findUnique({ where: { name } })
+    if (!row) throw errs.notFound('provider', name)
+    return row
+  }
+
+  app.get('/providers', {
+    schema: { tags: ['Admin'], summary: 'List providers (API keys are never returned)', security: adminSecurity, response: { 200: listOf(ProviderView), ...adminErrors } },
+  }, async () => {
+    const [rows, n] = await Promise.all([app.db.provider.findMany({ orderBy: { createdAt: 'asc' } }), counts()])
+    return { data: rows.map((r) => view(r, n.get(r.id) ?? 0)) }
+  })
+
+  app.get<{ Params: Static<typeof NameParams> }>('/providers/:name', {
+    schema: { tags: ['Admin'], summary: 'One provider', security: adminSecurity, params: NameParams, response: { 200: ProviderView, ...adminErrors } },
+  }, async (request) => {
+    const row = await find(request.params.name)
+    return view(row, await app.db.deployment.count({ where: { providerId: row.id } }))
+  })
+
+  app.post<{ Body: ProviderConfig }>('/providers', {
+    schema: {
+      tags: ['Admin'],
+      summary: 'Create a provider (the YAML `providers[]` shape)',
+      security: adminSecurity,
+      body: ProviderConfigSchema,
+      response: { 201: ProviderView, ...adminErrors },
+    },
+    attachValidation: true,
+  }, async (request, reply) => {
+    const body = validate<ProviderConfig>(ProviderConfigSchema, request.body)
+    raise(envReferenceProblems(body))
+    raise(restoreSecrets(body as Record<string, unknown>, undefined))
+    if (await app.db.provider.findUnique({ where: { name: body.name } })) throw errs.conflict(`name: provider "${body.name}" already exists`, 'name')
+    const before = await loadConfig(app.db)
+    raise(introducedProblems(before, { ...before, providers: [...before.providers, body] }, { kind: 'providers', name: body.name }))
+    const row = await app.db.provider.create({ data: providerRow(body, 'admin') })
+    await app.audit(request, 'provider.create', row.name, null, auditView(row))
+    await app.changes.publish(['routing'])
+    return reply.code(201).send(view(row, 0))
+  })
+
+  app.patch<{ Params: Static<typeof NameParams>; Body: UpdateBody }>('/providers/:name', {
+    schema: {
+      tags: ['Admin'],
+      summary: 'Change a provider: type, base URL, API key, headers, timeouts...',
+      security: adminSecurity,
+      params: NameParams,
+      body: UpdateProvider,
+      response: { 200: ProviderView, ...adminErrors },
+    },
+    attachValidation: true,
+  }, async (request) => {
+    const patch = validate<UpdateBody>(UpdateProvider, request.body)
+    const current = await find(request.params.name)
+    const stored = configOf(current)
+    raise(envReferenceProblems(patch))
+    raise(restoreSecrets(patch as Record<string, unknown>, stored))
+    const merged: Record<string, unknown> = { ...stored }
+    for (const [k, v] of Object.entries(patch)) {
+      if (v === null) delete merged[k]
+      else merged[k] = v
+    }
+    const next = validate<ProviderConfig>(ProviderConfigSchema, merged)
+    const before = await loadConfig(app.db)
+    const after = { ...before, providers: [...before.providers.filter((p) => p.name !== next.name), next] }
+    raise(introducedProblems(before, after, { kind: 'providers', name: next.name }))
+    const row = await app.db.provider.update({ where: { id: current.id }, data: providerRow(next, 'admin') })
+    await app.audit(request, 'provider.update', row.name, auditView(current), auditView(row))
+    await app.changes.publish(['routing'])
+    return view(row, await app.db.deployment.count({ where: { providerId: row.id } }))
+  })
+
+  app.delete<{ Params: Static<typeof NameParams>; Querystring: Static<typeof ForceQuery> }>('/providers/:name', {
+    schema: {
+      tags: ['Admin'],
+      summary: 'Delete a provider; 409 while deployments use it unless ?force=true, which deletes them too',
+      security: adminSecurity,
+      params: NameParams,
+      querystring: ForceQuery,
+      response: { 200: ProviderView, ...adminErrors },
+    },
+  }, async (request) => {
+    const row = await find(request.params.name)
+    const deployments = await app.db.deployment.findMany({ where: { providerId: row.id }, select: { id: true } })
+    const force = request.query.force === 'true'
+    if (!force) {
+      const problems: string[] = []
+      if (deployments.length) {
+        problems.push(`provider "${row.name}" is used by ${deployments.length} deployment(s): ${deployments.map((d) => d.id).join(', ')}`)
+      }
+      const before = await loadConfig(app.db)
+      const after = {
+        ...before,
+        providers: before.providers.filter((p) => p.name !== row.name),
+        models: before.models.map((m) => ({ ...m, deployments: m.deployments.filter((d) => d.provider !== row.name) })),
+      }
+      problems.push(...introducedProblems(before, after))
+      if (problems.length) throw errs.conflict(`${problems.join('; ')}. Pass ?force=true to delete it anyway (its deployments go with it).`, 'name')
+    }
+    const count = deployments.length
+    await app.db.provider.delete({ where: { id: row.id } })
+    await app.audit(request, 'provider.delete', row.name, auditView(row), force ? { deletedDeployments: deployments.map((d) => d.id) } : null)
+    await app.changes.publish(['routing'])
+    return view(row, count)
+  })
+}
