@@ -42,8 +42,8 @@ closeWithGrace({ delay: Number(process.env.SHUTDOWN_GRACE_MS ?? 10_000) }, async
 })
 
 try {
-  await app.listen({ port: config.env.PORT, host: config.env.HOST })
-  app.log.info(`Switchyard on http://${config.env.HOST}:${config.env.PORT} (config ${config.configPath}, ${app.dbProvider}); API docs at /docs`)
+  const address = await app.listen({ port: config.env.PORT, host: config.env.HOST })
+  app.log.info(`Switchyard on ${address} (config ${config.configPath}, ${app.dbProvider}); API docs at /docs`)
 } catch (err) {
   app.log.error({ err }, 'failed to start')
   process.exit(1)

@@ -5,6 +5,8 @@ import { readFileSync } from 'node:fs'
 
 export interface CoreTicks {
   busy: number
+  /** irq + softirq: mostly loopback networking, charged to no process. */
+  irq: number
   total: number
 }
 
@@ -24,7 +26,7 @@ export function readCoreTicks(): Map<string, CoreTicks> | undefined {
     const f = m[2]!.trim().split(/\s+/).slice(0, 8).map(Number)
     const total = f.reduce((a, b) => a + b, 0)
     const idle = (f[3] ?? 0) + (f[4] ?? 0)
-    out.set(m[1]!, { busy: total - idle, total })
+    out.set(m[1]!, { busy: total - idle, irq: (f[5] ?? 0) + (f[6] ?? 0), total })
   }
   return out
 }
@@ -68,7 +70,9 @@ export interface CoreShare {
   core: string
   busyPct: number
   processPct: number
-  /** Busy time not spent in the process: other tenants, kernel, interrupts. */
+  /** Interrupt and softirq time (loopback networking, largely for the process). */
+  irqPct: number
+  /** Busy time neither in the process nor in interrupts: other processes on the core. */
   otherPct: number
 }
 
@@ -85,6 +89,7 @@ export function measureCoreShare(core: number, pid: number | undefined): () => C
     if (dt <= 0) return undefined
     const busyPct = (100 * (c1.busy - c0.busy)) / dt
     const processPct = (100 * (p1 - p0)) / dt
-    return { core: name, busyPct, processPct, otherPct: Math.max(0, busyPct - processPct) }
+    const irqPct = (100 * (c1.irq - c0.irq)) / dt
+    return { core: name, busyPct, processPct, irqPct, otherPct: Math.max(0, busyPct - processPct - irqPct) }
   }
 }

@@ -408,8 +408,9 @@ async function main(): Promise<number> {
       )
     }
     const share = (label: string, r: WithCore) =>
-      r.gatewayCore ? `${label} ${r.gatewayCore.processPct.toFixed(0)}%/${r.gatewayCore.otherPct.toFixed(0)}%` : `${label} n/a`
-    if (pinning.enabled) out.push(`  gateway core ${CORE_GATEWAY}, gateway%/other%: ${[share('non-stream', tpNon.gateway), share('stream', tpStream.gateway)].join(', ')}`)
+      r.gatewayCore ? `${label} ${r.gatewayCore.processPct.toFixed(0)}/${r.gatewayCore.irqPct.toFixed(0)}/${r.gatewayCore.otherPct.toFixed(0)}` : `${label} n/a`
+    const shareHead = `  core ${CORE_GATEWAY} use %, gateway/irq/other (other = not ours: noise)`
+    if (pinning.enabled) out.push(`${shareHead}: ${[share('non-stream', tpNon.gateway), share('stream', tpStream.gateway)].join(', ')}`)
     out.push(rule)
     out.push(`Latency, open loop (${params.rate} req/s for ${params.latencySeconds} s + ${OPEN_WARMUP_S} s warm-up, undici Pool x${POOL_CONNECTIONS}), ms from INTENDED send time`)
     out.push(`  ${padR('', 26)}${pad('p50', 10)}${pad('p90', 10)}${pad('p99', 10)}${pad('max', 10)}${pad('ok/planned', 14)}${pad('errors', 8)}`)
@@ -429,7 +430,7 @@ async function main(): Promise<number> {
     )
     const lags = [latNon.direct, latNon.gateway, latStream.direct, latStream.gateway]
     out.push(`  generator send lag p99 (d/g, non-stream; d/g, stream): ${lags.map((r) => f3(r.sendLag.p99)).join(' / ')} ms  (included in the latencies above)`)
-    if (pinning.enabled) out.push(`  gateway core ${CORE_GATEWAY}, gateway%/other% (other = not the gateway: noise): ${[share('non-stream', latNon.gateway), share('stream', latStream.gateway)].join(', ')}`)
+    if (pinning.enabled) out.push(`${shareHead}: ${[share('non-stream', latNon.gateway), share('stream', latStream.gateway)].join(', ')}`)
     out.push(rule)
     out.push('Targets')
     for (const t of targets) {

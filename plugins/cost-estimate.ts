@@ -42,7 +42,11 @@ export default fp(
     const versionKey = 'pricing.catalogVersion'
     const stored = await app.db.setting.findUnique({ where: { key: versionKey } })
     if (stored?.value !== JSON.stringify(catalogVersion)) {
-      const entries = catalogEntries()
+      // One row per (provider type, model): an admin price replaces its catalog row.
+      const overridden = new Set(
+        (await app.db.priceEntry.findMany({ where: { source: 'admin' }, select: { providerType: true, model: true } })).map((r) => `${r.providerType}\u0000${r.model}`),
+      )
+      const entries = catalogEntries().filter((e) => !overridden.has(`${e.providerType}\u0000${e.model}`))
       await app.db.$transaction([
         app.db.priceEntry.deleteMany({ where: { source: 'catalog' } }),
         app.db.priceEntry.createMany({
