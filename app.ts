@@ -5,6 +5,7 @@ import { randomUUID } from 'node:crypto'
 import configPlugin, { loadAppConfig, type AppConfig, type ConfigPluginOptions } from './plugins/config.js'
 import prismaPlugin from './plugins/prisma.js'
 import redisPlugin from './plugins/redis.js'
+import writerPlugin from './plugins/writer.js'
 import swaggerPlugin from './plugins/swagger.js'
 import modelRoutingPlugin from './plugins/model-routing.js'
 import authPlugin from './plugins/auth.js'
@@ -14,7 +15,11 @@ import latencyPlugin from './plugins/latency.js'
 import costEstimatePlugin from './plugins/cost-estimate.js'
 import usagePlugin from './plugins/usage.js'
 import changesPlugin from './plugins/changes.js'
+import healthPlugin from './plugins/health.js'
 import clusterPlugin from './plugins/cluster.js'
+import limitsPlugin from './plugins/limits.js'
+import budgetsPlugin from './plugins/budgets.js'
+import sheddingPlugin from './plugins/shedding.js'
 import healthRoutes from './routes/health.js'
 import adminRoutes from './routes/admin/index.js'
 import v1Routes from './routes/v1/index.js'
@@ -65,6 +70,7 @@ export async function buildApp(opts: BuildOptions = {}): Promise<FastifyInstance
   await app.register(swaggerPlugin)
   await app.register(prismaPlugin)
   await app.register(redisPlugin)
+  await app.register(writerPlugin)
   await app.register(modelRoutingPlugin)
   await app.register(authPlugin)
   await app.register(proxyPlugin)
@@ -72,8 +78,12 @@ export async function buildApp(opts: BuildOptions = {}): Promise<FastifyInstance
   await app.register(costEstimatePlugin)
   await app.register(usagePlugin)
   await app.register(strategyPlugin)
+  await app.register(healthPlugin)
   await app.register(changesPlugin)
   await app.register(clusterPlugin)
+  await app.register(limitsPlugin)
+  await app.register(budgetsPlugin)
+  await app.register(sheddingPlugin)
 
   await app.register(healthRoutes)
   await app.register(v1Routes, { prefix: '/v1' })

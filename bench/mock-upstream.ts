@@ -41,6 +41,50 @@ export interface MockOpenAIOptions {
   azure?: boolean
   /** Cached / reasoning token counts to report in usage. */
   usageDetails?: { cachedTokens?: number; reasoningTokens?: number }
+  /**
+   * Fraction (0..1) of chat requests answered 500 with an OpenAI error body,
+   * when no scripted step or behaviour applies. Default 0 (never). Without
+   * `failSeed` the pattern is deterministic and evenly spread: the n-th chat
+   * request (1-based) fails when floor(n * rate) > floor((n - 1) * rate), so
+   * 0.1 fails requests 10, 20, 30, ... and 0.05 fails 20, 40, ...
+   */
+  failRate?: number
+  /** Seed for a seeded pseudo-random pattern instead (mulberry32): each chat request fails with probability failRate. */
+  failSeed?: number
+  /** Fixed delay before answering every request (ms). Default 0. */
+  delayMs?: number
+}
+
+/** The 500 an upstream answers when it fails, in OpenAI's error shape. */
+export const INJECTED_FAILURE_BODY = {
+  error: { message: 'The server had an error while processing your request. (mock upstream: injected failure)', type: 'server_error', param: null, code: null },
+}
+
+/** mulberry32: a small seeded PRNG returning [0, 1). */
+function seededRandom(seed: number): () => number {
+  let a = seed >>> 0
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0
+    let t = a
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
+
+/** Decides, chat request by chat request, whether to inject a failure. */
+function failureInjector(rate: number | undefined, seed: number | undefined): (() => boolean) | undefined {
+  if (!rate || !(rate > 0)) return undefined
+  const r = Math.min(1, rate)
+  if (seed !== undefined) {
+    const random = seededRandom(seed)
+    return () => random() < r
+  }
+  let n = 0
+  return () => {
+    n++
+    return Math.floor(n * r) > Math.floor((n - 1) * r)
+  }
 }
 
 export interface MockOpenAI {
@@ -136,6 +180,8 @@ export async function startMockOpenAI(opts: MockOpenAIOptions = {}): Promise<Moc
   const chunksPerStream = opts.streamChunks ?? 8
   // Tests may record; the benchmark must not grow memory.
   const record = !process.env.MOCK_NO_RECORD
+  const injectFailure = failureInjector(opts.failRate, opts.failSeed)
+  const fixedDelayMs = opts.delayMs && opts.delayMs > 0 ? opts.delayMs : 0
 
   const handle = async (req: IncomingMessage, res: ServerResponse, raw: string) => {
     let body: Record<string, unknown> | undefined
@@ -157,6 +203,12 @@ export async function startMockOpenAI(opts: MockOpenAIOptions = {}): Promise<Moc
     }
 
     const step = queue.length ? queue.shift() : behaviour?.(received)
+    if (fixedDelayMs) await new Promise((r) => setTimeout(r, fixedDelayMs))
+    if (!step && injectFailure && (req.url ?? '').split('?')[0]!.endsWith('/chat/completions') && injectFailure()) {
+      res.writeHead(500, { 'content-type': 'application/json' })
+      res.end(JSON.stringify(INJECTED_FAILURE_BODY))
+      return
+    }
     if (step && 'delayMs' in step) await new Promise((r) => setTimeout(r, step.delayMs))
     if (step && 'hang' in step) return
     if (step && 'status' in step && 'body' in step) {
@@ -241,8 +293,32 @@ export async function startMockOpenAI(opts: MockOpenAIOptions = {}): Promise<Moc
   }
 }
 
-// `node dist/bench/mock-upstream.js [port]` runs it standalone.
+/** A numeric env knob of the standalone mode; exits on a bad value rather than ignoring it. */
+function envNumber(name: string, min: number, max: number, integer: boolean): number | undefined {
+  const raw = process.env[name]
+  if (raw === undefined || raw === '') return undefined
+  const n = Number(raw)
+  if (!Number.isFinite(n) || n < min || n > max || (integer && !Number.isInteger(n))) {
+    console.error(`mock-upstream: ${name} must be ${integer ? 'an integer' : 'a number'} in [${min}, ${max}] (got ${JSON.stringify(raw)})`)
+    process.exit(1)
+  }
+  return n
+}
+
+// `node dist/bench/mock-upstream.js [port]` runs it standalone. Env knobs
+// (standalone only; unset = the plain mock):
+//   MOCK_FAIL_RATE  0..1, fraction of chat requests answered 500 (deterministic
+//                   every-k-th pattern, see MockOpenAIOptions.failRate)
+//   MOCK_FAIL_SEED  integer: use a seeded random pattern instead
+//   MOCK_DELAY_MS   fixed delay before every answer, ms
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const mock = await startMockOpenAI({ port: Number(process.argv[2] ?? 0) })
+  const failRate = envNumber('MOCK_FAIL_RATE', 0, 1, false)
+  const failSeed = envNumber('MOCK_FAIL_SEED', 0, 2 ** 32 - 1, true)
+  const delayMs = envNumber('MOCK_DELAY_MS', 0, 60_000, true)
+  const mock = await startMockOpenAI({ port: Number(process.argv[2] ?? 0), failRate, failSeed, delayMs })
+  if (failRate || delayMs) {
+    const pattern = failSeed === undefined ? 'every-k-th' : `seeded random, seed ${failSeed}`
+    console.error(`mock-upstream: ${mock.url} fail rate ${failRate ?? 0} (${pattern}), delay ${delayMs ?? 0} ms`)
+  }
   console.log(mock.url)
 }

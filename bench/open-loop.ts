@@ -127,8 +127,8 @@ const cell = new Int32Array(new SharedArrayBuffer(4))
 const shift = mainOrigin - performance.timeOrigin
 parentPort.once('message', ({ start, interval, count }) => {
   for (let i = 0; i < count; i++) {
-    const wait = start + shift + i * interval - early - performance.now()
-    if (wait > 0) Atomics.wait(cell, 0, 0, Math.min(wait, 1000))
+    const wakeAt = start + shift + i * interval - early
+    for (let w = wakeAt - performance.now(); w > 0; w = wakeAt - performance.now()) Atomics.wait(cell, 0, 0, Math.min(w, 1000))
     parentPort.postMessage(i)
   }
 })

@@ -59,6 +59,23 @@ export const errors = {
   upstreamTimeout: define(504, 'timeout_error', 'upstream_timeout', (detail: string) => `The upstream provider timed out: ${detail}`),
   upstreamBadResponse: define(502, 'upstream_error', 'bad_upstream_response', (detail: string) => `The upstream provider returned an invalid response: ${detail}`),
   internal: define(500, 'server_error', 'internal_error', () => 'The gateway failed to process the request.'),
+  /** Every deployment that could serve the request has its circuit open; retry-after = until the first reopens. */
+  allDeploymentsCoolingDown: (model: string, retryAfterSec: number) =>
+    new GatewayError({
+      status: 503,
+      type: 'server_error',
+      code: 'all_deployments_cooling_down',
+      message: `Every deployment of "${model}" is cooling down after repeated failures; retry in ${Math.max(1, Math.ceil(retryAfterSec))} s.`,
+      param: null,
+      retryAfterSec: Math.max(1, Math.ceil(retryAfterSec)),
+    }),
+  /** Per-key RPM/TPM limits; `headers` carries retry-after and the x-ratelimit-* headers. */
+  rateLimited: (message: string, headers: Record<string, string>) =>
+    new GatewayError({ status: 429, type: 'rate_limit_error', code: 'rate_limit_exceeded', message, param: null, headers }),
+  budgetExceeded: (message: string) =>
+    new GatewayError({ status: 402, type: 'insufficient_quota', code: 'budget_exceeded', message, param: null }),
+  overloaded: (retryAfterSec: number) =>
+    new GatewayError({ status: 503, type: 'server_error', code: 'overloaded', message: 'The gateway is overloaded; retry later.', param: null, retryAfterSec }),
 }
 
 export function fromErrorInfo(info: ErrorInfo): GatewayError {

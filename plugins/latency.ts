@@ -5,8 +5,17 @@ import fp from 'fastify-plugin'
 import { randomUUID } from 'node:crypto'
 import { LatencyTracker } from '../lib/stats/latency-tracker.js'
 import { InFlightCounter } from '../lib/stats/inflight.js'
+import { downsample } from '../lib/stats/downsample.js'
 
 export const LATENCY_FLUSH_INTERVAL_MS = 2_000
+/**
+ * Raw samples written per flush, chosen uniformly when there are more. The
+ * aggregates (counts, errors, EMAs) always include every sample, and the
+ * percentiles are served from memory; the stored raw rows are a sample for
+ * later analysis, bounded so a busy gateway does not write a row per call.
+ */
+export const LATENCY_SAMPLES_PER_FLUSH = 500
+
 /** Raw samples older than this are pruned from the database. */
 export const LATENCY_SAMPLE_RETENTION_MS = 7 * 24 * 3600_000
 
@@ -59,10 +68,12 @@ export default fp(
     let lastPrune = 0
     let flushing: Promise<void> | undefined
     const write = async () => {
-      const samples = tracker.drain()
-      if (samples.length) {
-        await app.db.latencySample.createMany({
-          data: samples.map((s) => ({
+      const drained = tracker.drain()
+      if (drained.length) {
+        const samples = downsample(drained, LATENCY_SAMPLES_PER_FLUSH)
+        await app.writer.insert(
+          'LatencySample',
+          samples.map((s) => ({
             id: randomUUID(),
             deploymentId: s.deploymentId,
             model: s.model,
@@ -75,24 +86,26 @@ export default fp(
             completionTokens: s.completionTokens ?? null,
             createdAt: new Date(s.at),
           })),
-        })
-        const touched = new Set(samples.map((s) => s.deploymentId))
-        for (const a of tracker.aggregates()) {
-          if (!touched.has(a.deploymentId)) continue
-          const data = {
-            count: a.count,
-            errors: a.errors,
-            emaMs: a.emaMs ?? null,
-            emaTtftMs: a.emaTtftMs ?? null,
-            meanCompletionTokens: a.meanCompletionTokens ?? null,
-            lastSampleAt: a.lastSampleAt ? new Date(a.lastSampleAt) : null,
-          }
-          await app.db.latencyAggregate.upsert({ where: { deploymentId: a.deploymentId }, create: { deploymentId: a.deploymentId, ...data }, update: data })
-        }
+        )
+        const touched = new Set(drained.map((s) => s.deploymentId))
+        await app.writer.upsertLatencyAggregates(
+          tracker
+            .aggregates()
+            .filter((a) => touched.has(a.deploymentId))
+            .map((a) => ({
+              deploymentId: a.deploymentId,
+              count: a.count,
+              errors: a.errors,
+              emaMs: a.emaMs ?? null,
+              emaTtftMs: a.emaTtftMs ?? null,
+              meanCompletionTokens: a.meanCompletionTokens ?? null,
+              lastSampleAt: a.lastSampleAt ? new Date(a.lastSampleAt).toISOString() : null,
+            })),
+        )
       }
       if (Date.now() - lastPrune > 3600_000) {
         lastPrune = Date.now()
-        await app.db.latencySample.deleteMany({ where: { createdAt: { lt: new Date(Date.now() - LATENCY_SAMPLE_RETENTION_MS) } } })
+        await app.writer.deleteLatencySamplesBefore(new Date(Date.now() - LATENCY_SAMPLE_RETENTION_MS))
       }
     }
     const flush = async () => {
@@ -113,5 +126,5 @@ export default fp(
     })
     app.decorate('latency', { tracker, inflight, flush })
   },
-  { name: 'latency', dependencies: ['prisma', 'proxy'] },
+  { name: 'latency', dependencies: ['prisma', 'proxy', 'writer'] },
 )

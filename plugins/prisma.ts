@@ -9,6 +9,8 @@ declare module 'fastify' {
   interface FastifyInstance {
     db: Db
     dbProvider: DbProvider
+    /** Postgres schema from DATABASE_URL (?schema=), for raw statements. */
+    dbSchema?: string
   }
 }
 
@@ -20,10 +22,12 @@ export default fp(
   async (app) => {
     const url = app.config.env.DATABASE_URL
     const { db, provider } = await createDb(url)
-    const applied = await migrate(db, provider, projectRoot, provider === 'postgres' ? postgresSchema(url) : undefined)
+    const schema = provider === 'postgres' ? postgresSchema(url) : undefined
+    const applied = await migrate(db, provider, projectRoot, schema)
     if (applied.length) app.log.info({ applied, provider }, 'database migrations applied')
     app.decorate('db', db)
     app.decorate('dbProvider', provider)
+    app.decorate('dbSchema', schema)
     app.addHook('onClose', async () => {
       await db.$disconnect()
     })

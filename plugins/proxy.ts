@@ -4,6 +4,7 @@ import { Pools } from '../lib/proxy/pools.js'
 import { ProxyEngine, type ProxyObserver, type AttemptRecord, type CompletionRecord } from '../lib/proxy/engine.js'
 import type { DeploymentEntry } from '../lib/routing/table.js'
 import type { Usage } from '../lib/openai/types.js'
+import type { DeploymentHealth } from '../lib/resilience/circuit.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -11,7 +12,7 @@ declare module 'fastify' {
     /** Other plugins subscribe here to every attempt and outcome. */
     proxyObservers: ProxyObserver[]
     /** Set by the health plugin: a deployment's circuit state, for reports. */
-    deploymentHealth?: (deploymentId: string) => unknown
+    deploymentHealth?: (deploymentId: string) => DeploymentHealth
     /** Set by the cost plugin; undefined when prices are unknown. */
     costOf?: (deployment: DeploymentEntry, usage: Usage) => number | undefined
   }

@@ -3,9 +3,30 @@ import fp from 'fastify-plugin'
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 
+// JSON Schema 2019+ writes exclusiveMinimum: 0 (a number); OpenAPI 3.0 wants
+// minimum: 0 plus exclusiveMinimum: true. The route schemas keep the modern
+// form (Fastify validates with it); the document gets the 3.0 form.
+function toOpenApi30Bounds(node: unknown): void {
+  if (Array.isArray(node)) return node.forEach(toOpenApi30Bounds)
+  if (!node || typeof node !== 'object') return
+  const o = node as Record<string, unknown>
+  for (const [bound, limit] of [['exclusiveMinimum', 'minimum'], ['exclusiveMaximum', 'maximum']] as const) {
+    if (typeof o[bound] === 'number') {
+      o[limit] = o[bound]
+      o[bound] = true
+    }
+  }
+  Object.values(o).forEach(toOpenApi30Bounds)
+}
+
 export default fp(
   async (app) => {
     await app.register(swagger, {
+      transformObject: (documentObject) => {
+        const doc = structuredClone('openapiObject' in documentObject ? documentObject.openapiObject : documentObject.swaggerObject)
+        toOpenApi30Bounds(doc)
+        return doc
+      },
       openapi: {
         openapi: '3.0.3',
         info: {

@@ -4,9 +4,11 @@
 import fp from 'fastify-plugin'
 import { randomUUID } from 'node:crypto'
 import { BatchWriter } from '../lib/storage/batch-writer.js'
+import type { Row } from '../lib/storage/insert-many.js'
 import type { CompletionRecord } from '../lib/proxy/engine.js'
 
-export const USAGE_FLUSH_INTERVAL_MS = 1_000
+// Short intervals keep each batch (and the event-loop time it takes) small.
+export const USAGE_FLUSH_INTERVAL_MS = 250
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -69,7 +71,7 @@ export default fp(
   async (app) => {
     const writer = new BatchWriter<UsageRow>({
       write: async (rows) => {
-        await app.db.usageRecord.createMany({ data: rows })
+        await app.writer.insert('UsageRecord', rows as unknown as Row[])
       },
       onError: (err, count) => app.log.error({ err, count }, 'usage write failed; kept for the next flush'),
     })
@@ -88,5 +90,5 @@ export default fp(
     })
     app.decorate('usage', { writer, flush: () => writer.flush(), listeners })
   },
-  { name: 'usage', dependencies: ['prisma', 'proxy'] },
+  { name: 'usage', dependencies: ['prisma', 'proxy', 'writer'] },
 )

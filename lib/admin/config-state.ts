@@ -21,14 +21,16 @@
 //     used to read environment variables back.
 import { Value } from '@sinclair/typebox/value'
 import type { TSchema } from '@sinclair/typebox'
-import { referenceProblems, schemaProblems, type GatewayConfig, type ProviderConfig } from '../config/gateway-config.js'
+import { formatPath, referenceProblems, type GatewayConfig, type ProviderConfig } from '../config/gateway-config.js'
 import { adminErrors as errs } from './errors.js'
 
-/** Written in place of a secret in an export. */
+/** Written in place of an API key in an export (apiKey is never interpolated, so it stays a valid config). */
 export const REDACTED = '${REDACTED}'
+/** Written in place of a credential-like header value in an export (headers are interpolated: no ${...} there). */
+export const REDACTED_HEADER = '[REDACTED]'
 /** Written in place of a secret in views and audit entries. */
 export const SET = '[set]'
-const PLACEHOLDERS = new Set([REDACTED, SET])
+const PLACEHOLDERS = new Set([REDACTED, REDACTED_HEADER, SET])
 
 const ENV_REF = /^\$\{[A-Za-z_][A-Za-z0-9_]*\}$/
 const ANY_VAR = /\$\{[A-Za-z_][A-Za-z0-9_]*(?::-[^}]*)?\}/
@@ -54,12 +56,39 @@ export function raise(problems: string[]): void {
   throw errs.invalid(message, paramOf(problems[0]!))
 }
 
-/** Schema problems of a body, paths prefixed (e.g. "action"). */
+/**
+ * Schema problems of a body, paths prefixed (e.g. "action"). Like lib/config's
+ * schemaProblems, and a nullable field (T | null) given a non-null value is
+ * checked against T, so the problem names the inner field (pricing.output).
+ */
 export function schemaCheck(schema: TSchema, value: unknown, prefix = ''): string[] {
-  return schemaProblems(schema, value).map((p) => {
-    if (!prefix) return p
-    return p.startsWith('(root)') ? `${prefix}${p.slice('(root)'.length)}` : p.startsWith('[') ? `${prefix}${p}` : `${prefix}.${p}`
-  })
+  const join = (path: string) => (!prefix ? path || '(root)' : !path ? prefix : path.startsWith('[') ? `${prefix}${path}` : `${prefix}.${path}`)
+  const seen = new Set<string>()
+  const problems: string[] = []
+  for (const e of Value.Errors(schema, value)) {
+    const path = formatPath(e.path)
+    if (seen.has(path)) continue
+    seen.add(path)
+    const branches = (e.schema as { anyOf?: TSchema[] }).anyOf
+    const nonNull = branches?.filter((b) => (b as { type?: unknown }).type !== 'null')
+    if (branches && nonNull && nonNull.length === 1 && nonNull.length < branches.length && e.value !== null) {
+      problems.push(...schemaCheck(nonNull[0]!, e.value, join(path)))
+      continue
+    }
+    const extra = branches ? `: expected one of ${branches.map((s) => ('const' in s ? JSON.stringify(s.const) : (s as { type?: string }).type)).join(', ')}` : ''
+    problems.push(`${join(path)}: ${e.message}${extra}`)
+  }
+  return problems
+}
+
+/**
+ * Routes validate their body here (attachValidation: true, for messages that
+ * name the field the way the YAML checks do); this rethrows what Fastify
+ * found wrong with the querystring or the params, which stays Fastify's job.
+ */
+export function rethrowNonBodyValidation(request: { validationError?: Error & { validationContext?: string } }): void {
+  const err = request.validationError
+  if (err && err.validationContext !== 'body') throw err
 }
 
 /** Validates a body against a YAML schema; throws 400 naming each bad field. */
@@ -134,16 +163,19 @@ export function maskHeaders(headers: Record<string, string> | undefined, mask: s
   return Object.fromEntries(Object.entries(headers).map(([k, v]) => [k, isSensitiveHeader(k) && !isEnvRef(v) ? mask : v]))
 }
 
-/** A provider with its secrets replaced by `mask` (bare ${VAR} references are kept). */
-export function maskProvider(p: ProviderConfig, mask: string): ProviderConfig {
+/**
+ * A provider with its secrets masked (bare ${VAR} references are kept):
+ * "export" writes ${REDACTED} / [REDACTED], "view" writes [set].
+ */
+export function maskProvider(p: ProviderConfig, mode: 'export' | 'view'): ProviderConfig {
   const out: ProviderConfig = { ...p }
-  if (p.apiKey !== undefined && !isEnvRef(p.apiKey)) out.apiKey = mask
-  if (p.headers) out.headers = maskHeaders(p.headers, mask)
+  if (p.apiKey !== undefined && !isEnvRef(p.apiKey)) out.apiKey = mode === 'export' ? REDACTED : SET
+  if (p.headers) out.headers = maskHeaders(p.headers, mode === 'export' ? REDACTED_HEADER : SET)
   return out
 }
 
 /**
- * Replaces placeholders ("${REDACTED}", "[set]") in a provider body by the
+ * Replaces placeholders ("${REDACTED}", "[REDACTED]", "[set]") in a provider body by the
  * stored values, so an exported or viewed provider can be sent back as is.
  * Returns the problems for placeholders with nothing stored behind them.
  */

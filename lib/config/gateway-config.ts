@@ -29,6 +29,31 @@ const Timeouts = Type.Object(
   { additionalProperties: false },
 )
 
+// Retries of one deployment before the next candidate is tried. Defaults:
+// lib/resilience/backoff.ts (DEFAULT_RETRY_POLICY).
+const Retries = Type.Object(
+  {
+    attempts: Type.Optional(Type.Integer({ minimum: 0, maximum: 10, description: 'Retries per deployment after the first attempt (default 2)' })),
+    baseMs: Type.Optional(Type.Integer({ minimum: 0, description: 'Backoff base: retry n waits random(0, min(capMs, baseMs * 2^n)) (default 100)' })),
+    capMs: Type.Optional(Type.Integer({ minimum: 0, description: 'Backoff ceiling (default 2000)' })),
+    maxRetryAfterMs: Type.Optional(Type.Integer({ minimum: 0, description: 'Longest upstream retry-after honoured; longer moves on to the next deployment (default 10000)' })),
+  },
+  { additionalProperties: false },
+)
+
+// The per-deployment circuit breaker. Defaults: lib/resilience/circuit.ts (DEFAULT_COOLDOWN).
+const Cooldown = Type.Object(
+  {
+    enabled: Type.Optional(Type.Boolean({ description: 'Default true' })),
+    failures: Type.Optional(Type.Integer({ minimum: 1, description: 'Open after this many deployment faults within windowMs (default 5)' })),
+    windowMs: Type.Optional(Type.Integer({ minimum: 1, description: 'Default 30000' })),
+    consecutiveFailures: Type.Optional(Type.Integer({ minimum: 1, description: 'Open after this many faults in a row (default 3)' })),
+    cooldownMs: Type.Optional(Type.Integer({ minimum: 1, description: 'First cool-down; doubled after each failed probe (default 30000)' })),
+    maxCooldownMs: Type.Optional(Type.Integer({ minimum: 1, description: 'Default 300000' })),
+  },
+  { additionalProperties: false },
+)
+
 export const ProviderConfigSchema = Type.Object(
   {
     name: Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$' }),
@@ -66,12 +91,52 @@ export const ModelConfigSchema = Type.Object(
     contextWindowFallbacks: Type.Optional(Type.Array(Type.String({ minLength: 1 }))),
     strategy: Type.Optional(Type.String()),
     timeouts: Type.Optional(Timeouts),
+    retries: Type.Optional(Retries),
   },
   { additionalProperties: false },
 )
 
 export const PatternConfigSchema = Type.Object(
   { match: Type.String({ minLength: 1 }), provider: Type.String() },
+  { additionalProperties: false },
+)
+
+const TenantBudget = Type.Object(
+  {
+    dailyUsd: Type.Optional(Type.Number({ exclusiveMinimum: 0 })),
+    monthlyUsd: Type.Optional(Type.Number({ exclusiveMinimum: 0 })),
+  },
+  { additionalProperties: false },
+)
+
+/** Gateway-wide limits: defaults per key, tenant budgets, load shedding. Absent = unlimited. */
+export const LimitsConfigSchema = Type.Object(
+  {
+    /** Requests per minute for a key without its own rpmLimit (the master key included). */
+    rpm: Type.Optional(Type.Integer({ minimum: 1 })),
+    /** Tokens per minute for a key without its own tpmLimit. */
+    tpm: Type.Optional(Type.Integer({ minimum: 1 })),
+    /** Budgets per tenant tag (the `tenant` of gateway keys), UTC day and month. */
+    tenants: Type.Optional(Type.Record(Type.String({ minLength: 1 }), TenantBudget)),
+    /** Prefix of every Redis key the limits write (default "switchyard:"). */
+    redisKeyPrefix: Type.Optional(Type.String({ minLength: 1 })),
+    /** Load shedding (@fastify/under-pressure): 503 + retry-after before the event loop stalls. */
+    shedding: Type.Optional(
+      Type.Object(
+        {
+          /** Mean event-loop delay (ms) above which requests are refused; 0 disables. Default 1000. */
+          maxEventLoopDelayMs: Type.Optional(Type.Integer({ minimum: 0 })),
+          /** Heap used (bytes) above which requests are refused; default off. */
+          maxHeapUsedBytes: Type.Optional(Type.Integer({ minimum: 0 })),
+          /** retry-after (seconds) of the 503; default 10. */
+          retryAfterSec: Type.Optional(Type.Integer({ minimum: 1 })),
+          /** How often the measures are sampled (ms); default 1000. */
+          sampleIntervalMs: Type.Optional(Type.Integer({ minimum: 10 })),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+  },
   { additionalProperties: false },
 )
 
@@ -85,15 +150,21 @@ export const GatewayConfigSchema = Type.Object(
         defaultModel: Type.Optional(Type.String()),
         patterns: Type.Optional(Type.Array(PatternConfigSchema)),
         timeouts: Type.Optional(Timeouts),
+        retries: Type.Optional(Retries),
+        cooldown: Type.Optional(Cooldown),
       },
       { additionalProperties: false, default: {} },
     ),
+    limits: Type.Optional(LimitsConfigSchema),
   },
   { additionalProperties: false },
 )
 
+export type LimitsConfig = Static<typeof LimitsConfigSchema>
 export type PriceConfig = Static<typeof Price>
 export type TimeoutsConfig = Static<typeof Timeouts>
+export type RetriesConfig = Static<typeof Retries>
+export type CooldownConfig = Static<typeof Cooldown>
 export type ProviderConfig = Static<typeof ProviderConfigSchema>
 export type DeploymentConfig = Static<typeof DeploymentConfigSchema>
 export type ModelConfig = Static<typeof ModelConfigSchema>

@@ -13,6 +13,8 @@ import { applyEncodingFormat } from '../openai/embeddings.js'
 import { ensureStreamUsage, rewriteModel } from './body.js'
 import type { Pools } from './pools.js'
 import { AttemptDeadline, mergeTimeouts, type Timeouts } from './timeouts.js'
+import { mergeRetryPolicy, retryWait, sleep } from '../resilience/backoff.js'
+import { classifyFailure, isDeploymentFault, type FailureAction, type FailureKind } from '../resilience/classify.js'
 
 export interface AttemptRecord {
   requestId: string
@@ -28,6 +30,14 @@ export interface AttemptRecord {
   error?: string
   /** True when the client went away; not the deployment's fault. */
   clientClosed?: boolean
+  /** How the attempt failed (unset on success). */
+  failure?: FailureKind
+  /** The failure counts against the deployment (5xx, 429, timeout, connection error, bad response). */
+  fault?: boolean
+  /** The attempt was a half-open circuit's probe. */
+  probe?: boolean
+  /** 0 for a deployment's first attempt, n for its n-th retry. */
+  retry?: number
 }
 
 export interface CompletionRecord {
@@ -56,8 +66,28 @@ export interface EngineOptions {
   costOf?: (deployment: DeploymentEntry, usage: Usage) => number | undefined
   /** Counts attempts in flight per deployment (for least-busy routing and caps). */
   inflight?: { acquire(deploymentId: string): () => void }
-  /** Whether a failed attempt should move on to the next candidate. */
+  /**
+   * Overrides whether a failed attempt may go on (retry, next candidate) or
+   * is answered at once. Default: lib/resilience/classify.ts.
+   */
   shouldFallback?: (error: GatewayError, status: number) => boolean
+  /** Consulted right before every attempt (the circuit breaker); see useGate(). */
+  gate?: AttemptGate
+  /** [0, 1) source for the backoff jitter; Math.random by default. */
+  random?: () => number
+}
+
+/** Lets an attempt through or refuses it (e.g. the deployment's circuit is open). */
+export interface AttemptGate {
+  admit(deployment: DeploymentEntry): { ok: true; probe?: boolean } | { ok: false; reason: string; retryAt?: number }
+}
+
+/** The ranked deployments of a fallback model. */
+export interface FallbackPlan {
+  model: ModelEntry
+  candidates: DeploymentEntry[]
+  /** Set when deployments were left out for cooling down: epoch ms when the first reopens. */
+  coolingUntil?: number
 }
 
 export interface ProxyJob<B> {
@@ -77,6 +107,13 @@ export interface ProxyJob<B> {
   /** Aborted when the client disconnects. */
   signal: AbortSignal
   meta?: Record<string, unknown>
+  /**
+   * Ranks the deployments of one of `model.fallbacks` / `contextWindowFallbacks`;
+   * undefined when that model cannot be used. Without it there are no model fallbacks.
+   */
+  planFallback?: (modelName: string) => FallbackPlan | undefined
+  /** Set when deployments of `model` were left out for cooling down: epoch ms when the first reopens. */
+  coolingUntil?: number
 }
 
 export interface ProxyResponse {
@@ -84,10 +121,13 @@ export interface ProxyResponse {
   headers: Record<string, string>
   body: Buffer | string | Readable
   deployment: DeploymentEntry
+  /** Every attempt made, retries included. */
   attempts: number
-  /** Time spent waiting on the upstream, for the overhead figure. */
+  /** Time spent waiting on the upstream (backoff waits included), for the overhead figure. */
   upstreamMs: number
   costUsd?: number
+  /** Set when a fallback model answered: its name. */
+  fallbackModel?: string
 }
 
 const JSON_HEADERS = { 'content-type': 'application/json' }
@@ -98,17 +138,40 @@ export function isRetryableStatus(status: number): boolean {
   return status === 0 || status === 408 || status === 409 || status === 429 || status >= 500
 }
 
-function defaultShouldFallback(_err: GatewayError, status: number): boolean {
-  return isRetryableStatus(status)
-}
-
 const now = () => performance.now()
 
 /** Raised inside an attempt; carries the upstream status (0 = no response). */
 class AttemptError extends Error {
-  constructor(readonly gatewayError: GatewayError, readonly status: number) {
+  constructor(
+    readonly gatewayError: GatewayError,
+    readonly status: number,
+    readonly kind: FailureKind,
+    /** The upstream's retry-after / retry-after-ms, in ms. */
+    readonly retryAfterMs?: number,
+  ) {
     super(gatewayError.message)
   }
+
+  /** What the attempt record says about this failure. */
+  get recordExtra(): Partial<AttemptRecord> {
+    return {
+      error: this.gatewayError.code ?? undefined,
+      failure: this.kind,
+      fault: isDeploymentFault(this.kind, this.status, this.gatewayError.code),
+      clientClosed: this.kind === 'client_closed' || undefined,
+    }
+  }
+}
+
+/** Where a model's attempts left off. */
+type ModelOutcome = { kind: 'ok'; response: ProxyResponse } | { kind: Exclude<FailureAction, 'retry'> }
+
+interface RunState {
+  attempts: number
+  upstreamMs: number
+  lastError?: GatewayError
+  /** Epoch ms when the first deployment skipped for cooling down reopens. */
+  coolingUntil?: number
 }
 
 function headerRecord(headers: Dispatcher.ResponseData['headers']): Record<string, string | string[] | undefined> {
@@ -136,10 +199,17 @@ function errorEvent(err: GatewayError): string {
 }
 
 export class ProxyEngine {
-  private readonly shouldFallback: (error: GatewayError, status: number) => boolean
+  private gate: AttemptGate | undefined
+  private readonly random: () => number
 
   constructor(private readonly options: EngineOptions) {
-    this.shouldFallback = options.shouldFallback ?? defaultShouldFallback
+    this.gate = options.gate
+    this.random = options.random ?? Math.random
+  }
+
+  /** Installs the check made before every attempt (the health plugin's circuit breaker). */
+  useGate(gate: AttemptGate | undefined): void {
+    this.gate = gate
   }
 
   chat(job: ProxyJob<ChatCompletionRequest>): Promise<ProxyResponse> {
@@ -150,38 +220,39 @@ export class ProxyEngine {
     return this.run('embeddings', { ...job, stream: false, includeUsage: false })
   }
 
+  /**
+   * The requested model's candidates in order, each retried with backoff on
+   * transient failures; then each of the model's `fallbacks`; and, when an
+   * upstream says the prompt is too long, its `contextWindowFallbacks`.
+   */
   private async run(op: Operation, job: ProxyJob<ChatCompletionRequest | EmbeddingsRequest>): Promise<ProxyResponse> {
-    let lastError: GatewayError | undefined
-    let attempts = 0
-    let upstreamMs = 0
-    for (const deployment of job.candidates) {
-      if (job.signal.aborted) break
-      const provider = job.table.providers.get(deployment.provider)
-      attempts++
-      if (!provider) {
-        lastError = errors.providerUnconfigured(deployment.provider, 'it is not configured')
-        continue
-      }
-      if (provider.missingKey) {
-        lastError = errors.providerUnconfigured(deployment.provider, `its API key ${provider.missingKey} is not set`)
-        this.options.observer?.onAttempt?.({
-          requestId: job.requestId, deployment, operation: op, stream: job.stream, ok: false, status: 0, totalMs: 0, error: lastError.code ?? undefined,
-        })
-        continue
-      }
-      const started = now()
-      try {
-        const response = await this.attempt(op, job, deployment, provider)
-        upstreamMs += response.upstreamMs
-        return { ...response, attempts, upstreamMs }
-      } catch (err) {
-        upstreamMs += now() - started
-        const { gatewayError, status } = err instanceof AttemptError ? err : { gatewayError: toGatewayError(err), status: 0 }
-        lastError = gatewayError
-        if (job.signal.aborted || !this.shouldFallback(gatewayError, status)) break
+    const state: RunState = { attempts: 0, upstreamMs: 0, coolingUntil: job.coolingUntil }
+    const tried = new Set([job.model.name])
+    let outcome = await this.tryModel(op, job, job.model, job.candidates, state)
+    if (outcome.kind === 'next') {
+      for (const name of job.model.fallbacks) {
+        const plan = this.fallbackPlan(job, name, tried, state)
+        if (!plan) continue
+        outcome = await this.tryModel(op, job, plan.model, plan.candidates, state)
+        if (outcome.kind !== 'next') break
       }
     }
-    const error = lastError ?? errors.noDeployment(job.model.name)
+    if (outcome.kind === 'context_window') {
+      for (const name of job.model.contextWindowFallbacks) {
+        const plan = this.fallbackPlan(job, name, tried, state)
+        if (!plan) continue
+        outcome = await this.tryModel(op, job, plan.model, plan.candidates, state)
+        if (outcome.kind === 'ok' || outcome.kind === 'stop') break
+      }
+    }
+    if (outcome.kind === 'ok') return outcome.response
+
+    const error =
+      state.lastError ??
+      (state.coolingUntil !== undefined && Number.isFinite(state.coolingUntil)
+        ? errors.allDeploymentsCoolingDown(job.model.name, (state.coolingUntil - Date.now()) / 1000)
+        : errors.noDeployment(job.model.name))
+    const attempts = state.attempts
     this.options.observer?.onComplete?.({
       requestId: job.requestId, operation: op, requestedModel: job.model.name, stream: job.stream,
       status: job.signal.aborted ? 499 : error.statusCode, attempts, error: error.code ?? error.message, meta: job.meta,
@@ -190,8 +261,98 @@ export class ProxyEngine {
     throw error
   }
 
-  private timeoutsFor(job: ProxyJob<unknown>, provider: ProviderEntry): Timeouts {
-    return mergeTimeouts(job.table.timeouts, provider.timeouts, job.model.timeouts)
+  /** The plan of a fallback model not tried yet; undefined when it cannot be used. */
+  private fallbackPlan(job: ProxyJob<unknown>, name: string, tried: Set<string>, state: RunState): FallbackPlan | undefined {
+    if (!job.planFallback || tried.has(name) || job.signal.aborted) return undefined
+    tried.add(name)
+    let plan: FallbackPlan | undefined
+    try {
+      plan = job.planFallback(name)
+    } catch {
+      return undefined
+    }
+    if (!plan) return undefined
+    if (plan.model.name !== name) {
+      // A routing rule sent it to another model: still only once.
+      if (tried.has(plan.model.name)) return undefined
+      tried.add(plan.model.name)
+    }
+    if (plan.coolingUntil !== undefined) state.coolingUntil = Math.min(state.coolingUntil ?? Infinity, plan.coolingUntil)
+    return plan
+  }
+
+  /** One model's candidates, each with its retries. */
+  private async tryModel(
+    op: Operation,
+    job: ProxyJob<ChatCompletionRequest | EmbeddingsRequest>,
+    model: ModelEntry,
+    candidates: DeploymentEntry[],
+    state: RunState,
+  ): Promise<ModelOutcome> {
+    const policy = mergeRetryPolicy(job.table.retries, model.retries)
+    const fallbackModel = model === job.model ? undefined : model.name
+    for (const deployment of candidates) {
+      for (let retry = 0; ; retry++) {
+        if (job.signal.aborted) return { kind: 'stop' }
+        const provider = job.table.providers.get(deployment.provider)
+        if (!provider) {
+          state.attempts++
+          state.lastError = errors.providerUnconfigured(deployment.provider, 'it is not configured')
+          break
+        }
+        if (provider.missingKey) {
+          state.attempts++
+          state.lastError = errors.providerUnconfigured(deployment.provider, `its API key ${provider.missingKey} is not set`)
+          this.options.observer?.onAttempt?.({
+            requestId: job.requestId, deployment, operation: op, stream: job.stream, ok: false, status: 0, totalMs: 0,
+            error: state.lastError.code ?? undefined, failure: 'unconfigured', fault: false,
+          })
+          break
+        }
+        // The circuit may have opened since the plan was made (or during this request's retries).
+        const admission = this.gate?.admit(deployment) ?? { ok: true as const }
+        if (!admission.ok) {
+          if (admission.retryAt !== undefined) state.coolingUntil = Math.min(state.coolingUntil ?? Infinity, admission.retryAt)
+          break
+        }
+        state.attempts++
+        const started = now()
+        try {
+          const response = await this.attempt(op, job, model, deployment, provider, { probe: admission.probe === true, retry })
+          state.upstreamMs += response.upstreamMs
+          return { kind: 'ok', response: { ...response, attempts: state.attempts, upstreamMs: state.upstreamMs, fallbackModel } }
+        } catch (err) {
+          state.upstreamMs += now() - started
+          // Anything unexpected is the gateway's problem, not the deployment's: no retry, next candidate.
+          const failure = err instanceof AttemptError ? err : new AttemptError(toGatewayError(err), 0, 'unsupported')
+          state.lastError = failure.gatewayError
+          if (job.signal.aborted) return { kind: 'stop' }
+          const action = this.decide(failure)
+          if (action === 'stop' || action === 'context_window') return { kind: action }
+          if (action === 'next' || retry >= policy.attempts) break
+          const wait = retryWait(retry, policy, failure.retryAfterMs, this.random)
+          // The upstream asked for a longer pause than we wait for: try elsewhere now.
+          if (!wait.wait) break
+          const waitStarted = now()
+          const waited = await sleep(wait.delayMs, job.signal)
+          state.upstreamMs += now() - waitStarted
+          if (!waited) return { kind: 'stop' }
+        }
+      }
+    }
+    return { kind: 'next' }
+  }
+
+  private decide(failure: AttemptError): FailureAction {
+    const action = classifyFailure({ kind: failure.kind, status: failure.status, error: failure.gatewayError })
+    const override = this.options.shouldFallback
+    if (!override || action === 'context_window' || failure.kind === 'client_closed') return action
+    if (!override(failure.gatewayError, failure.status)) return 'stop'
+    return action === 'stop' ? 'next' : action
+  }
+
+  private timeoutsFor(job: ProxyJob<unknown>, model: ModelEntry, provider: ProviderEntry): Timeouts {
+    return mergeTimeouts(job.table.timeouts, provider.timeouts, model.timeouts)
   }
 
   private ctx(job: ProxyJob<unknown>, deployment: DeploymentEntry): TranslateContext {
@@ -201,13 +362,15 @@ export class ProxyEngine {
   private async attempt(
     op: Operation,
     job: ProxyJob<ChatCompletionRequest | EmbeddingsRequest>,
+    model: ModelEntry,
     deployment: DeploymentEntry,
     provider: ProviderEntry,
+    info: { probe: boolean; retry: number },
   ): Promise<Omit<ProxyResponse, 'attempts'>> {
     const adapter = provider.adapter
-    if (adapter.local) return this.local(op, job, deployment)
+    if (adapter.local) return this.local(op, job, deployment, info)
 
-    const timeouts = this.timeoutsFor(job, provider)
+    const timeouts = this.timeoutsFor(job, model, provider)
     const deadline = new AttemptDeadline(job.signal, job.stream ? timeouts.streamFirstByteMs : timeouts.firstByteMs, timeouts.totalMs)
     const started = now()
     const release = this.options.inflight?.acquire(deployment.id)
@@ -215,7 +378,8 @@ export class ProxyEngine {
     const record = (ok: boolean, status: number, extra: Partial<AttemptRecord> = {}) => {
       release?.()
       this.options.observer?.onAttempt?.({
-        requestId: job.requestId, deployment, operation: op, stream: job.stream, ok, status, totalMs: now() - started, ...extra,
+        requestId: job.requestId, deployment, operation: op, stream: job.stream, ok, status, totalMs: now() - started,
+        probe: info.probe || undefined, retry: info.retry, ...extra,
       })
     }
 
@@ -228,7 +392,7 @@ export class ProxyEngine {
         endpoint = adapter.endpoint(op, provider.settings, deployment.upstreamModel, job.stream)
       } catch (err) {
         // The provider has no API for this operation (e.g. embeddings on Anthropic).
-        throw new AttemptError(errors.invalidBody((err as Error).message), 400)
+        throw new AttemptError(errors.invalidBody((err as Error).message), 400, 'unsupported')
       }
       endpointUrl = new URL(endpoint.url)
       const translator = op === 'chat' ? adapter.chat : adapter.embeddings
@@ -237,7 +401,7 @@ export class ProxyEngine {
           body = translator.request(job.body as never, this.ctx(job, deployment))
         } catch (err) {
           // The request cannot be expressed in this provider's API.
-          throw new AttemptError(errors.invalidBody((err as Error).message), 400)
+          throw new AttemptError(errors.invalidBody((err as Error).message), 400, 'unsupported')
         }
       } else {
         body = rewriteModel(job.raw, deployment.upstreamModel, job.body as Record<string, unknown>)
@@ -254,7 +418,7 @@ export class ProxyEngine {
     } catch (err) {
       deadline.dispose()
       const failure = this.attemptFailure(err, deadline.reason)
-      record(false, 0, { error: failure.gatewayError.code ?? undefined, clientClosed: deadline.reason === 'client_closed' })
+      record(false, 0, failure.recordExtra)
       throw failure
     }
 
@@ -266,9 +430,11 @@ export class ProxyEngine {
         // The error body is best effort; the status alone is enough.
       }
       deadline.dispose()
-      const info = adapter.error(upstream.statusCode, text, headerRecord(upstream.headers))
-      record(false, upstream.statusCode, { error: info.code ?? info.type })
-      throw new AttemptError(fromErrorInfo(info), upstream.statusCode)
+      const errorInfo = adapter.error(upstream.statusCode, text, headerRecord(upstream.headers))
+      const retryAfterMs = errorInfo.retryAfterSec !== undefined ? errorInfo.retryAfterSec * 1000 : undefined
+      const failure = new AttemptError(fromErrorInfo(errorInfo), upstream.statusCode, 'http', retryAfterMs)
+      record(false, upstream.statusCode, { ...failure.recordExtra, error: errorInfo.code ?? errorInfo.type })
+      throw failure
     }
 
     if (job.stream && op === 'chat') return this.relayStream(job as ProxyJob<ChatCompletionRequest>, deployment, provider, upstream, deadline, started, record)
@@ -281,9 +447,9 @@ export class ProxyEngine {
       try {
         parsed = JSON.parse(buffer.toString('utf8'))
       } catch {
-        throw new AttemptError(errors.upstreamBadResponse('the body is not valid JSON'), 502)
+        throw new AttemptError(errors.upstreamBadResponse('the body is not valid JSON'), 502, 'bad_response')
       }
-      if (!parsed || typeof parsed !== 'object') throw new AttemptError(errors.upstreamBadResponse('the body is not a JSON object'), 502)
+      if (!parsed || typeof parsed !== 'object') throw new AttemptError(errors.upstreamBadResponse('the body is not a JSON object'), 502, 'bad_response')
       let out: Buffer | string = buffer
       const translator = op === 'chat' ? adapter.chat : adapter.embeddings
       if (translator) {
@@ -293,7 +459,7 @@ export class ProxyEngine {
             parsed = applyEncodingFormat(parsed as unknown as EmbeddingsResponse, (job.body as EmbeddingsRequest).encoding_format) as unknown as typeof parsed
           }
         } catch (err) {
-          throw new AttemptError(errors.upstreamBadResponse((err as Error).message), 502)
+          throw new AttemptError(errors.upstreamBadResponse((err as Error).message), 502, 'bad_response')
         }
         out = JSON.stringify(parsed)
       }
@@ -303,11 +469,11 @@ export class ProxyEngine {
     } catch (err) {
       deadline.dispose()
       if (err instanceof AttemptError) {
-        record(false, err.status, { error: err.gatewayError.code ?? undefined })
+        record(false, err.status, err.recordExtra)
         throw err
       }
       const failure = this.attemptFailure(err, deadline.reason)
-      record(false, 0, { error: failure.gatewayError.code ?? undefined, clientClosed: deadline.reason === 'client_closed' })
+      record(false, 0, failure.recordExtra)
       throw failure
     }
   }
@@ -333,33 +499,39 @@ export class ProxyEngine {
 
   private attemptFailure(err: unknown, reason: AttemptDeadline['reason']): AttemptError {
     if (err instanceof AttemptError) return err
-    if (reason === 'first_byte_timeout') return new AttemptError(errors.upstreamTimeout('no response before the first-byte deadline'), 0)
-    if (reason === 'total_timeout') return new AttemptError(errors.upstreamTimeout('the attempt exceeded its total deadline'), 0)
-    if (reason === 'client_closed') return new AttemptError(errors.upstreamUnreachable('the client closed the request'), 0)
+    if (reason === 'first_byte_timeout') return new AttemptError(errors.upstreamTimeout('no response before the first-byte deadline'), 0, 'timeout')
+    if (reason === 'total_timeout') return new AttemptError(errors.upstreamTimeout('the attempt exceeded its total deadline'), 0, 'timeout')
+    if (reason === 'client_closed') return new AttemptError(errors.upstreamUnreachable('the client closed the request'), 0, 'client_closed')
     const e = err as NodeJS.ErrnoException
-    if (e?.code === 'UND_ERR_CONNECT_TIMEOUT') return new AttemptError(errors.upstreamTimeout('connect timeout'), 0)
-    return new AttemptError(errors.upstreamUnreachable(e?.code ?? e?.message ?? 'unknown error'), 0)
+    if (e?.code === 'UND_ERR_CONNECT_TIMEOUT') return new AttemptError(errors.upstreamTimeout('connect timeout'), 0, 'timeout')
+    return new AttemptError(errors.upstreamUnreachable(e?.code ?? e?.message ?? 'unknown error'), 0, 'network')
   }
 
   /** The built-in mock: answered in-process. */
-  private local(op: Operation, job: ProxyJob<ChatCompletionRequest | EmbeddingsRequest>, deployment: DeploymentEntry): Omit<ProxyResponse, 'attempts'> {
+  private local(
+    op: Operation,
+    job: ProxyJob<ChatCompletionRequest | EmbeddingsRequest>,
+    deployment: DeploymentEntry,
+    info: { probe: boolean; retry: number },
+  ): Omit<ProxyResponse, 'attempts'> {
+    const tags = { probe: info.probe || undefined, retry: info.retry }
     const backend = job.table.providers.get(deployment.provider)!.adapter.local!
     const ctx = this.ctx(job, deployment)
     const started = now()
     if (op === 'embeddings') {
       const res = applyEncodingFormat(backend.embeddings(job.body as EmbeddingsRequest, ctx), (job.body as EmbeddingsRequest).encoding_format)
       const usage = { prompt_tokens: res.usage.prompt_tokens, completion_tokens: 0, total_tokens: res.usage.total_tokens }
-      this.options.observer?.onAttempt?.({ requestId: job.requestId, deployment, operation: op, stream: false, ok: true, status: 200, totalMs: now() - started, usage })
+      this.options.observer?.onAttempt?.({ requestId: job.requestId, deployment, operation: op, stream: false, ok: true, status: 200, totalMs: now() - started, usage, ...tags })
       return this.finish(op, job, deployment, 200, JSON.stringify(res), usage, 0)
     }
     if (!job.stream) {
       const res = backend.chat(job.body as ChatCompletionRequest, ctx)
-      this.options.observer?.onAttempt?.({ requestId: job.requestId, deployment, operation: op, stream: false, ok: true, status: 200, totalMs: now() - started, usage: res.usage })
+      this.options.observer?.onAttempt?.({ requestId: job.requestId, deployment, operation: op, stream: false, ok: true, status: 200, totalMs: now() - started, usage: res.usage, ...tags })
       return this.finish(op, job, deployment, 200, JSON.stringify(res), res.usage, 0)
     }
     const chunks = backend.chatStream(job.body as ChatCompletionRequest, ctx)
     const usage = chunks[chunks.length - 1]?.usage ?? undefined
-    this.options.observer?.onAttempt?.({ requestId: job.requestId, deployment, operation: op, stream: true, ok: true, status: 200, totalMs: now() - started, ttftMs: 0, usage })
+    this.options.observer?.onAttempt?.({ requestId: job.requestId, deployment, operation: op, stream: true, ok: true, status: 200, totalMs: now() - started, ttftMs: 0, usage, ...tags })
     const costUsd = usage ? this.options.costOf?.(deployment, usage) : undefined
     const text = chunks
       .filter((c) => job.includeUsage || c.choices.length > 0)
@@ -392,13 +564,23 @@ export class ProxyEngine {
     } catch (err) {
       deadline.dispose()
       const failure = this.attemptFailure(err, deadline.reason)
-      record(false, upstream.statusCode, { error: failure.gatewayError.code ?? undefined, clientClosed: deadline.reason === 'client_closed' })
+      record(false, upstream.statusCode, failure.recordExtra)
       throw failure
     }
     if (first.done) {
       deadline.dispose()
-      record(false, upstream.statusCode, { error: 'empty_stream' })
-      throw new AttemptError(errors.upstreamBadResponse('the stream ended before any data'), 502)
+      const failure = new AttemptError(errors.upstreamBadResponse('the stream ended before any data'), 502, 'bad_response')
+      record(false, upstream.statusCode, { ...failure.recordExtra, error: 'empty_stream' })
+      throw failure
+    }
+    // Nothing has reached the client yet: a stream that opens with an error
+    // event is a failed attempt like any other (retried, or the next candidate).
+    const leading = this.leadingStreamError(job, deployment, provider, first.value)
+    if (leading) {
+      deadline.dispose()
+      void iterator.return?.()
+      record(false, upstream.statusCode, leading.recordExtra)
+      throw leading
     }
     deadline.firstByte()
     const ttftMs = now() - started
@@ -408,6 +590,34 @@ export class ProxyEngine {
       highWaterMark: 16 * 1024,
     })
     return { status: 200, headers: { ...SSE_HEADERS }, body, deployment, upstreamMs: ttftMs }
+  }
+
+  /** The error the first SSE event of a stream reports, if it is one. */
+  private leadingStreamError(job: ProxyJob<ChatCompletionRequest>, deployment: DeploymentEntry, provider: ProviderEntry, chunk: Buffer): AttemptError | undefined {
+    const [event] = new SseParser().push(chunk)
+    if (!event) return undefined
+    // A throwaway translator: the relay's own one starts from the first event again.
+    const translator = provider.adapter.chat?.stream(this.ctx(job, deployment), job.body)
+    if (translator) {
+      try {
+        translator.push(event)
+      } catch (err) {
+        if (err instanceof UpstreamError) {
+          const info = err.info
+          return new AttemptError(fromErrorInfo(info), info.status, 'http', info.retryAfterSec !== undefined ? info.retryAfterSec * 1000 : undefined)
+        }
+      }
+      return undefined
+    }
+    if (!event.data.startsWith('{"error"')) return undefined
+    try {
+      const e = (JSON.parse(event.data) as { error: { message?: string; type?: string; code?: string } }).error
+      if (!e || typeof e !== 'object') return undefined
+      const err = new GatewayError({ status: 502, type: e.type ?? 'upstream_error', code: e.code ?? null, message: e.message ?? 'upstream stream error' })
+      return new AttemptError(err, 502, 'http')
+    } catch {
+      return undefined
+    }
   }
 
   private async *relay(
@@ -427,6 +637,8 @@ export class ProxyEngine {
     let sawDone = false
     let costUsd: number | undefined
     let failure: GatewayError | undefined
+    // How it failed, for the circuit breaker; in-band error events are 'http'.
+    let failureKind: FailureKind = 'http'
     // Chunks translated from the same network read as an in-band upstream error.
     let unsent = ''
     // Stays true only when the client went away and the generator was returned.
@@ -507,13 +719,21 @@ export class ProxyEngine {
         }
       }
       const complete = translator ? translator.done : sawDone
-      if (!complete && !failure) failure = errors.upstreamBadResponse('the upstream stream ended before it was complete')
+      if (!complete && !failure) {
+        failure = errors.upstreamBadResponse('the upstream stream ended before it was complete')
+        failureKind = 'bad_response'
+      }
       returned = false
     } catch (err) {
       returned = false
       if (err instanceof UpstreamError) failure = fromErrorInfo(err.info)
-      else if (deadline.reason === 'first_byte_timeout' || deadline.reason === 'total_timeout') failure = this.attemptFailure(err, deadline.reason).gatewayError
-      else if (deadline.reason !== 'client_closed') failure = errors.upstreamStreamInterrupted((err as NodeJS.ErrnoException)?.code ?? (err as Error)?.message ?? 'unknown error')
+      else if (deadline.reason === 'first_byte_timeout' || deadline.reason === 'total_timeout') {
+        failure = this.attemptFailure(err, deadline.reason).gatewayError
+        failureKind = 'timeout'
+      } else if (deadline.reason !== 'client_closed') {
+        failure = errors.upstreamStreamInterrupted((err as NodeJS.ErrnoException)?.code ?? (err as Error)?.message ?? 'unknown error')
+        failureKind = 'network'
+      }
     } finally {
       // Runs on completion, on upstream failure and when the client goes away
       // (the Readable is destroyed and this generator returned): in every case
@@ -523,7 +743,8 @@ export class ProxyEngine {
       void iterator.return?.()
       costUsd = usage ? this.options.costOf?.(deployment, usage) : undefined
       const error = failure?.code ?? (clientClosed ? 'client_closed' : undefined)
-      record(!failure && !clientClosed, 200, { ttftMs, usage, totalMs: now() - started, error, clientClosed })
+      const failed = failure ? { failure: failureKind, fault: isDeploymentFault(failureKind, failure.statusCode, failure.code) } : clientClosed ? { failure: 'client_closed' as const, fault: false } : {}
+      record(!failure && !clientClosed, 200, { ttftMs, usage, totalMs: now() - started, error, clientClosed, ...failed })
       this.options.observer?.onComplete?.({
         requestId: job.requestId, operation: 'chat', requestedModel: job.model.name, deployment, stream: true,
         status: failure ? failure.statusCode : clientClosed ? 499 : 200, attempts: 0, usage, costUsd, error, meta: job.meta,

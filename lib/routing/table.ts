@@ -1,7 +1,7 @@
 // The in-memory routing table: every request resolves its model here, with no
 // database access. It is rebuilt from the stored configuration whenever that
 // changes (start-up, admin writes, change notifications from other instances).
-import type { GatewayConfig, PriceConfig, TimeoutsConfig } from '../config/gateway-config.js'
+import type { CooldownConfig, GatewayConfig, PriceConfig, RetriesConfig, TimeoutsConfig } from '../config/gateway-config.js'
 import { resolveSecret } from '../config/gateway-config.js'
 import { getAdapter } from '../providers/registry.js'
 import type { ProviderAdapter, ProviderSettings, ProviderType } from '../providers/types.js'
@@ -39,6 +39,8 @@ export interface ModelEntry {
   contextWindowFallbacks: string[]
   strategy?: string
   timeouts?: TimeoutsConfig
+  /** Per-model override of routing.retries. */
+  retries?: RetriesConfig
   /** True for entries synthesized from a routing pattern. */
   fromPattern?: boolean
 }
@@ -61,6 +63,8 @@ export class RoutingTable {
   readonly strategy: string
   readonly defaultModel?: string
   readonly timeouts?: TimeoutsConfig
+  readonly retries?: RetriesConfig
+  readonly cooldown?: CooldownConfig
   private readonly patterns: Array<{ match: string; provider: string }>
 
   constructor(readonly config: GatewayConfig, env: Record<string, string | undefined> = process.env) {
@@ -83,6 +87,7 @@ export class RoutingTable {
         contextWindowFallbacks: m.contextWindowFallbacks ?? [],
         strategy: m.strategy,
         timeouts: m.timeouts,
+        retries: m.retries,
         deployments: m.deployments
           .filter((d) => this.providers.has(d.provider))
           .map((d, position) => ({
@@ -107,6 +112,8 @@ export class RoutingTable {
     this.strategy = config.routing.strategy ?? 'model'
     this.defaultModel = config.routing.defaultModel
     this.timeouts = config.routing.timeouts
+    this.retries = config.routing.retries
+    this.cooldown = config.routing.cooldown
     this.patterns = config.routing.patterns ?? []
   }
 

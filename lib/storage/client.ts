@@ -39,5 +39,10 @@ export async function createDb(url: string): Promise<{ db: Db; provider: DbProvi
   mkdirSync(dirname(path), { recursive: true })
   const { PrismaBetterSQLite3 } = await import('@prisma/adapter-better-sqlite3')
   const db = new SqliteClient({ adapter: new PrismaBetterSQLite3({ url: `file:${path}` }) })
+  // WAL with synchronous=NORMAL: a batch commit no longer waits on fsync of
+  // the main file, and readers never block the writer.
+  await db.$queryRawUnsafe('PRAGMA journal_mode=WAL')
+  await db.$queryRawUnsafe('PRAGMA synchronous=NORMAL')
+  await db.$queryRawUnsafe('PRAGMA busy_timeout=5000')
   return { db, provider }
 }

@@ -14,7 +14,7 @@ import { deploymentId, type GatewayConfig, type ModelConfig, type ProviderConfig
 export type Source = 'yaml' | 'admin'
 
 type ProviderOptions = Pick<ProviderConfig, 'apiVersion' | 'headers' | 'timeouts' | 'maxConnections'>
-type ModelOptions = Pick<ModelConfig, 'contextWindowFallbacks' | 'timeouts'>
+type ModelOptions = Pick<ModelConfig, 'contextWindowFallbacks' | 'timeouts' | 'retries'>
 
 const json = (v: unknown) => JSON.stringify(v ?? null)
 function parseJson<T>(text: string | null | undefined, fallback: T): T {
@@ -33,7 +33,7 @@ export function providerRow(p: ProviderConfig, source: Source) {
 }
 
 export function modelRow(m: ModelConfig, source: Source) {
-  const options: ModelOptions = defined({ contextWindowFallbacks: m.contextWindowFallbacks, timeouts: m.timeouts })
+  const options: ModelOptions = defined({ contextWindowFallbacks: m.contextWindowFallbacks, timeouts: m.timeouts, retries: m.retries })
   return {
     id: m.name,
     name: m.name,
@@ -63,7 +63,7 @@ export function deploymentRows(m: ModelConfig, source: Source) {
   }))
 }
 
-export const ROUTING_SETTINGS = ['routing.strategy', 'routing.defaultModel', 'routing.patterns', 'routing.timeouts'] as const
+export const ROUTING_SETTINGS = ['routing.strategy', 'routing.defaultModel', 'routing.patterns', 'routing.timeouts', 'routing.retries', 'routing.cooldown'] as const
 
 export interface SeedReport {
   created: string[]
@@ -146,6 +146,8 @@ export async function seedFromConfig(db: Db, cfg: GatewayConfig): Promise<SeedRe
         'routing.defaultModel': cfg.routing.defaultModel ?? null,
         'routing.patterns': cfg.routing.patterns ?? [],
         'routing.timeouts': cfg.routing.timeouts ?? null,
+        'routing.retries': cfg.routing.retries ?? null,
+        'routing.cooldown': cfg.routing.cooldown ?? null,
       }
       for (const key of ROUTING_SETTINGS) {
         const current = await tx.setting.findUnique({ where: { key } })
@@ -219,6 +221,8 @@ export async function loadConfig(db: Db): Promise<GatewayConfig> {
       defaultModel: (setting('routing.defaultModel') as string | null) ?? undefined,
       patterns: (setting('routing.patterns') as GatewayConfig['routing']['patterns'] | null) ?? [],
       timeouts: (setting('routing.timeouts') as GatewayConfig['routing']['timeouts'] | null) ?? undefined,
+      retries: (setting('routing.retries') as GatewayConfig['routing']['retries'] | null) ?? undefined,
+      cooldown: (setting('routing.cooldown') as GatewayConfig['routing']['cooldown'] | null) ?? undefined,
     }),
   }
 }

@@ -7,7 +7,7 @@
 import type { FastifyInstance } from 'fastify'
 import { Type, type Static } from '@sinclair/typebox'
 import { adminErrors as errs } from '../../lib/admin/errors.js'
-import { introducedProblems, raise, validate } from '../../lib/admin/config-state.js'
+import { introducedProblems, raise, rethrowNonBodyValidation, validate } from '../../lib/admin/config-state.js'
 import { DeploymentConfigSchema, deploymentId, type DeploymentConfig } from '../../lib/config/gateway-config.js'
 import { deploymentRows, loadConfig } from '../../lib/storage/config-store.js'
 import { adminSecurity } from './hooks.js'
@@ -105,6 +105,8 @@ const UpdateDeployment = Type.Object(
 type UpdateBody = Static<typeof UpdateDeployment>
 
 export default async function deploymentRoutes(app: FastifyInstance) {
+  // Bodies are validated in the handlers (attachValidation); querystring and params are not.
+  app.addHook('preHandler', async (request) => rethrowNonBodyValidation(request))
   const find = async (id: string) => {
     const row = await app.db.deployment.findUnique({ where: { id } })
     if (!row) throw errs.notFound('deployment', id)

@@ -7,7 +7,7 @@
 import type { FastifyInstance } from 'fastify'
 import { Type, type Static } from '@sinclair/typebox'
 import { adminErrors as errs } from '../../lib/admin/errors.js'
-import { introducedProblems, raise, validate } from '../../lib/admin/config-state.js'
+import { introducedProblems, raise, rethrowNonBodyValidation, validate } from '../../lib/admin/config-state.js'
 import { ModelConfigSchema, type ModelConfig } from '../../lib/config/gateway-config.js'
 import { deploymentRows, loadConfig, modelRow } from '../../lib/storage/config-store.js'
 import { adminSecurity } from './hooks.js'
@@ -27,10 +27,15 @@ const UpdateModel = Type.Object(
     contextWindowFallbacks: M.contextWindowFallbacks,
     strategy: Type.Optional(Type.Union([Type.String(), Type.Null()], { description: 'Per-model strategy; null = the global one' })),
     timeouts: Type.Optional(Type.Union([M.timeouts, Type.Null()])),
+    retries: Type.Optional(Type.Union([M.retries, Type.Null()])),
   },
   { additionalProperties: false, description: 'Fields to change. Deployments are changed under /admin/deployments.' },
 )
-type UpdateBody = Omit<Partial<ModelConfig>, 'strategy' | 'timeouts'> & { strategy?: string | null; timeouts?: ModelConfig['timeouts'] | null }
+type UpdateBody = Omit<Partial<ModelConfig>, 'strategy' | 'timeouts' | 'retries'> & {
+  strategy?: string | null
+  timeouts?: ModelConfig['timeouts'] | null
+  retries?: ModelConfig['retries'] | null
+}
 
 const ModelView = Type.Object({
   name: Type.String(),
@@ -39,6 +44,7 @@ const ModelView = Type.Object({
   contextWindowFallbacks: Type.Array(Type.String()),
   strategy: Type.Union([Type.String(), Type.Null()]),
   timeouts: Type.Unknown(),
+  retries: Type.Unknown({ description: 'Retries per deployment; null = the routing default' }),
   source: Type.String({ description: 'yaml or admin (admin rows are left alone by the YAML seed)' }),
   deployments: Type.Array(DeploymentView),
   createdAt: Type.String({ format: 'date-time' }),
@@ -56,7 +62,7 @@ const parse = <T>(text: string, fallback: T): T => {
 }
 
 function view(row: Row, deployments: DeploymentRow[]) {
-  const options = parse<Pick<ModelConfig, 'contextWindowFallbacks' | 'timeouts'>>(row.options, {})
+  const options = parse<Pick<ModelConfig, 'contextWindowFallbacks' | 'timeouts' | 'retries'>>(row.options, {})
   return {
     name: row.name,
     aliases: parse<string[]>(row.aliases, []),
@@ -64,6 +70,7 @@ function view(row: Row, deployments: DeploymentRow[]) {
     contextWindowFallbacks: options.contextWindowFallbacks ?? [],
     strategy: row.strategy,
     timeouts: options.timeouts ?? null,
+    retries: options.retries ?? null,
     source: row.source,
     deployments: deployments.map(deploymentView),
     createdAt: row.createdAt.toISOString(),
@@ -77,6 +84,8 @@ const auditView = (row: Row, deployments: DeploymentRow[]) => {
 }
 
 export default async function modelRoutes(app: FastifyInstance) {
+  // Bodies are validated in the handlers (attachValidation); querystring and params are not.
+  app.addHook('preHandler', async (request) => rethrowNonBodyValidation(request))
   const find = async (name: string) => {
     const row = await app.db.model.findUnique({ where: { name } })
     if (!row) throw errs.notFound('model', name)
@@ -129,7 +138,7 @@ export default async function modelRoutes(app: FastifyInstance) {
   app.patch<{ Params: Static<typeof NameParams>; Body: UpdateBody }>('/models/:name', {
     schema: {
       tags: ['Admin'],
-      summary: 'Change a model\'s aliases, fallbacks, strategy, context-window fallbacks or timeouts',
+      summary: 'Change a model\'s aliases, fallbacks, strategy, context-window fallbacks, timeouts or retries',
       security: adminSecurity,
       params: NameParams,
       body: UpdateModel,

@@ -5,7 +5,7 @@
 import type { FastifyInstance } from 'fastify'
 import { Type, type Static } from '@sinclair/typebox'
 import { adminErrors as errs } from '../../lib/admin/errors.js'
-import { envReferenceProblems, introducedProblems, isEnvRef, maskHeaders, raise, restoreSecrets, schemaCheck, SET, validate } from '../../lib/admin/config-state.js'
+import { envReferenceProblems, introducedProblems, isEnvRef, maskHeaders, raise, restoreSecrets, rethrowNonBodyValidation, SET, validate } from '../../lib/admin/config-state.js'
 import { ProviderConfigSchema, type ProviderConfig } from '../../lib/config/gateway-config.js'
 import { loadConfig, providerRow } from '../../lib/storage/config-store.js'
 import { adminSecurity } from './hooks.js'
@@ -87,6 +87,8 @@ function auditView(row: Row) {
 }
 
 export default async function providerRoutes(app: FastifyInstance) {
+  // Bodies are validated in the handlers (attachValidation); querystring and params are not.
+  app.addHook('preHandler', async (request) => rethrowNonBodyValidation(request))
   const counts = async () => {
     const groups = await app.db.deployment.groupBy({ by: ['providerId'], _count: { _all: true } })
     return new Map(groups.map((g) => [g.providerId, g._count._all]))
@@ -122,8 +124,8 @@ export default async function providerRoutes(app: FastifyInstance) {
     attachValidation: true,
   }, async (request, reply) => {
     const body = validate<ProviderConfig>(ProviderConfigSchema, request.body)
-    raise(envReferenceProblems(body))
     raise(restoreSecrets(body as Record<string, unknown>, undefined))
+    raise(envReferenceProblems(body))
     if (await app.db.provider.findUnique({ where: { name: body.name } })) throw errs.conflict(`name: provider "${body.name}" already exists`, 'name')
     const before = await loadConfig(app.db)
     raise(introducedProblems(before, { ...before, providers: [...before.providers, body] }, { kind: 'providers', name: body.name }))
@@ -147,8 +149,8 @@ export default async function providerRoutes(app: FastifyInstance) {
     const patch = validate<UpdateBody>(UpdateProvider, request.body)
     const current = await find(request.params.name)
     const stored = configOf(current)
-    raise(envReferenceProblems(patch))
     raise(restoreSecrets(patch as Record<string, unknown>, stored))
+    raise(envReferenceProblems(patch))
     const merged: Record<string, unknown> = { ...stored }
     for (const [k, v] of Object.entries(patch)) {
       if (v === null) delete merged[k]

@@ -29,6 +29,7 @@ export default async function chatRoutes(app: FastifyInstance) {
     async (request, reply) => {
       const stream = (request.body as ChatBody).stream === true
       const job = prepareJob<ChatBody>(app, request, reply, stream)
+      await app.limits.admit(request, reply, job)
       const result = await app.proxy.chat(job)
       return sendProxyResponse(reply, request, result)
     },

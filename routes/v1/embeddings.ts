@@ -17,6 +17,7 @@ export default async function embeddingsRoutes(app: FastifyInstance) {
     },
     async (request, reply) => {
       const job = prepareJob<EmbeddingsBody>(app, request, reply, false)
+      await app.limits.admit(request, reply, job)
       const result = await app.proxy.embeddings(job)
       return sendProxyResponse(reply, request, result)
     },

@@ -68,7 +68,8 @@ test('latency endpoint reports per-deployment statistics', async (t) => {
   const app = await buildTestApp(t, { gateway: openaiConfig(up.url) })
   for (let i = 0; i < 3; i++) await app.inject({ method: 'POST', url: '/v1/chat/completions', headers: auth, payload: { model: 'gpt-test', messages } })
   await app.inject({ method: 'POST', url: '/v1/chat/completions', headers: auth, payload: { model: 'gpt-test', messages, stream: true } })
-  up.script({ status: 500, body: { error: { message: 'boom', type: 'server_error' } } })
+  // A 400 is not retried, so exactly one failed attempt is recorded.
+  up.script({ status: 400, body: { error: { message: 'bad', type: 'invalid_request_error' } } })
   await app.inject({ method: 'POST', url: '/v1/chat/completions', headers: auth, payload: { model: 'gpt-test', messages } })
 
   const res = await app.inject({ method: 'GET', url: '/v1/routing/latency?window=1h&model=gpt-test', headers: auth })

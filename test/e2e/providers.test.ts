@@ -53,7 +53,10 @@ const gateway = {
     { name: 'e-gemini', deployments: [{ provider: 'gem', model: 'gemini-embedding-001' }] },
     { name: 'e-claude', deployments: [{ provider: 'claude', model: 'claude-upstream' }] },
   ],
-  routing: { strategy: 'model', patterns: [{ match: 'claude-*', provider: 'claude' }] },
+  // One attempt per request and no circuit breaker: the error-mapping tests
+  // below must see each scripted upstream failure as is (retries, fallbacks
+  // and cool-downs are covered in test/resilience/).
+  routing: { strategy: 'model', patterns: [{ match: 'claude-*', provider: 'claude' }], retries: { attempts: 0 }, cooldown: { enabled: false } },
 }
 
 const { url } = await listenTestApp(t, { gateway })

@@ -148,7 +148,9 @@ test('bad input gets precise OpenAI errors and harms nothing', async (t) => {
 test('upstream failures map to 502/504 in OpenAI shape', async (t) => {
   const up = await startMockOpenAI()
   t.teardown(() => up.close())
-  const cfg = openaiConfig(up.url)
+  // One attempt per request and no circuit breaker: this pins how single
+  // failures are mapped (retries and cool-downs: test/resilience/).
+  const cfg = openaiConfig(up.url, { routing: { strategy: 'model', retries: { attempts: 0 }, cooldown: { enabled: false } } })
   ;(cfg.providers[0] as Record<string, unknown>).timeouts = { firstByteMs: 300, streamFirstByteMs: 300 }
   const app = await buildTestApp(t, { gateway: cfg })
   const payload = { model: 'gpt-test', messages: [{ role: 'user', content: 'a' }] }

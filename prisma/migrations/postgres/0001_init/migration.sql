@@ -166,6 +166,27 @@ CREATE TABLE "UsageRecord" (
 );
 
 -- CreateTable
+CREATE TABLE "BudgetCounter" (
+    "scope" TEXT NOT NULL,
+    "period" TEXT NOT NULL,
+    "spentUsd" DOUBLE PRECISION NOT NULL DEFAULT 0,
+
+    CONSTRAINT "BudgetCounter_pkey" PRIMARY KEY ("scope","period")
+);
+
+-- CreateTable
+CREATE TABLE "BudgetReservation" (
+    "id" TEXT NOT NULL,
+    "reservationId" TEXT NOT NULL,
+    "scope" TEXT NOT NULL,
+    "period" TEXT NOT NULL,
+    "amountUsd" DOUBLE PRECISION NOT NULL,
+    "expiresAtMs" DOUBLE PRECISION NOT NULL,
+
+    CONSTRAINT "BudgetReservation_pkey" PRIMARY KEY ("id")
+);
+
+-- CreateTable
 CREATE TABLE "AuditLog" (
     "id" TEXT NOT NULL,
     "actor" TEXT NOT NULL,
@@ -204,6 +225,12 @@ CREATE INDEX "UsageRecord_keyId_createdAt_idx" ON "UsageRecord"("keyId", "create
 
 -- CreateIndex
 CREATE INDEX "UsageRecord_createdAt_idx" ON "UsageRecord"("createdAt");
+
+-- CreateIndex
+CREATE INDEX "BudgetReservation_scope_period_idx" ON "BudgetReservation"("scope", "period");
+
+-- CreateIndex
+CREATE INDEX "BudgetReservation_reservationId_idx" ON "BudgetReservation"("reservationId");
 
 -- CreateIndex
 CREATE INDEX "AuditLog_createdAt_idx" ON "AuditLog"("createdAt");

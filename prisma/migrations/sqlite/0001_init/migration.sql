@@ -145,6 +145,25 @@ CREATE TABLE "UsageRecord" (
 );
 
 -- CreateTable
+CREATE TABLE "BudgetCounter" (
+    "scope" TEXT NOT NULL,
+    "period" TEXT NOT NULL,
+    "spentUsd" REAL NOT NULL DEFAULT 0,
+
+    PRIMARY KEY ("scope", "period")
+);
+
+-- CreateTable
+CREATE TABLE "BudgetReservation" (
+    "id" TEXT NOT NULL PRIMARY KEY,
+    "reservationId" TEXT NOT NULL,
+    "scope" TEXT NOT NULL,
+    "period" TEXT NOT NULL,
+    "amountUsd" REAL NOT NULL,
+    "expiresAtMs" REAL NOT NULL
+);
+
+-- CreateTable
 CREATE TABLE "AuditLog" (
     "id" TEXT NOT NULL PRIMARY KEY,
     "actor" TEXT NOT NULL,
@@ -181,6 +200,12 @@ CREATE INDEX "UsageRecord_keyId_createdAt_idx" ON "UsageRecord"("keyId", "create
 
 -- CreateIndex
 CREATE INDEX "UsageRecord_createdAt_idx" ON "UsageRecord"("createdAt");
+
+-- CreateIndex
+CREATE INDEX "BudgetReservation_scope_period_idx" ON "BudgetReservation"("scope", "period");
+
+-- CreateIndex
+CREATE INDEX "BudgetReservation_reservationId_idx" ON "BudgetReservation"("reservationId");
 
 -- CreateIndex
 CREATE INDEX "AuditLog_createdAt_idx" ON "AuditLog"("createdAt");

@@ -1,0 +1,216 @@
+// Shared by bench/failures.ts and bench/soak.ts: starting the mock upstream
+// and the gateway as (pinned) child processes, a temp dir that is always
+// removed, signal handling, env knobs and a few small helpers. Same set-up as
+// bench/run.ts (which keeps its own copy).
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { cpus, tmpdir } from 'node:os'
+import { dirname, join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import type { ChildProcess } from 'node:child_process'
+import { connect } from 'node:net'
+import { request } from 'undici'
+import { freePort, killAllChildrenSync, spawnNode, stopAllChildren, waitForLine, type Pinning } from './procs.js'
+
+export class HarnessError extends Error {}
+
+const HERE = dirname(fileURLToPath(import.meta.url)) // dist/bench
+export const DIST = resolve(HERE, '..')
+export const ROOT = resolve(DIST, '..')
+export const MOCK_JS = join(HERE, 'mock-upstream.js')
+export const TRAFFIC_JS = join(HERE, 'traffic-worker.js')
+export const SERVER_JS = join(DIST, 'server.js')
+export const RESULTS_DIR = join(ROOT, 'bench', 'results')
+
+/** Mock upstreams and load generators share core 0; the gateway has core 1 to itself. */
+export const CORE_LOAD = 0
+export const CORE_MOCK = 0
+export const CORE_GATEWAY = 1
+
+/** Integer env knob with bounds; a bad value is a harness error, not a silent default. */
+export function intEnv(name: string, def: number, min: number, max: number): number {
+  const raw = process.env[name]
+  if (raw === undefined || raw === '') return def
+  const n = Number(raw)
+  if (!Number.isInteger(n) || n < min || n > max) throw new HarnessError(`${name} must be an integer in [${min}, ${max}] (got ${JSON.stringify(raw)})`)
+  return n
+}
+
+/** Number env knob with bounds. */
+export function numEnv(name: string, def: number, min: number, max: number): number {
+  const raw = process.env[name]
+  if (raw === undefined || raw === '') return def
+  const n = Number(raw)
+  if (!Number.isFinite(n) || n < min || n > max) throw new HarnessError(`${name} must be a number in [${min}, ${max}] (got ${JSON.stringify(raw)})`)
+  return n
+}
+
+// ---------------------------------------------------------------- lifecycle
+
+let tmpDir: string | undefined
+let cleaning: Promise<void> | undefined
+
+/** The run's temp dir (YAML, SQLite files); removed by cleanup() and on exit. */
+export function makeTmpDir(prefix: string): string {
+  tmpDir ??= mkdtempSync(join(tmpdir(), prefix))
+  return tmpDir
+}
+
+function removeTmp(): void {
+  if (tmpDir) {
+    rmSync(tmpDir, { recursive: true, force: true })
+    tmpDir = undefined
+  }
+}
+
+/** Stops every child (by pid) and removes the temp dir; idempotent. */
+export function cleanup(): Promise<void> {
+  cleaning ??= (async () => {
+    await stopAllChildren()
+    removeTmp()
+  })()
+  return cleaning
+}
+
+/**
+ * Installs the exit hooks: on process exit children are SIGKILLed and the temp
+ * dir removed; on a signal `onSignal` runs (default: clean up and exit 130).
+ */
+export function installExitHooks(name: string, onSignal?: (sig: NodeJS.Signals) => void): void {
+  process.on('exit', () => {
+    killAllChildrenSync()
+    try {
+      removeTmp()
+    } catch {
+      /* best effort */
+    }
+  })
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.on(sig, () => {
+      if (onSignal) return onSignal(sig)
+      console.error(`\n${name}: ${sig}, stopping children and cleaning up`)
+      void cleanup().finally(() => process.exit(130))
+    })
+  }
+}
+
+// ---------------------------------------------------------------- processes
+
+export interface Mock {
+  origin: string
+  child: ChildProcess
+}
+
+/** Starts `node dist/bench/mock-upstream.js 0` with extra env (e.g. MOCK_FAIL_RATE), not recording requests. */
+export async function startMock(pinning: Pinning, label: string, env: Record<string, string> = {}): Promise<Mock> {
+  const childEnv: NodeJS.ProcessEnv = { ...process.env }
+  // Only what we pass: no knob leaks in from the caller's shell.
+  for (const k of ['MOCK_FAIL_RATE', 'MOCK_FAIL_SEED', 'MOCK_DELAY_MS']) delete childEnv[k]
+  Object.assign(childEnv, { MOCK_NO_RECORD: '1' }, env)
+  const child = spawnNode([MOCK_JS, '0'], { core: CORE_MOCK, pinning, label, env: childEnv })
+  const origin = await waitForLine(child, (l) => /^http:\/\/127\.0\.0\.1:\d+$/.test(l), 15_000, label)
+  child.stdout!.resume()
+  return { origin, child }
+}
+
+export interface Gateway {
+  origin: string
+  child: ChildProcess
+}
+
+/** Starts `node dist/server.js` with `yaml` as its config, its own SQLite file in `dir`, and waits for GET /health. */
+export async function startGateway(pinning: Pinning, dir: string, yaml: string, masterKey: string, label = 'gateway'): Promise<Gateway> {
+  const configPath = join(dir, 'gateway.yaml')
+  writeFileSync(configPath, yaml)
+  const port = await freePort()
+  const env: NodeJS.ProcessEnv = { ...process.env }
+  // Hermetic: no Redis, JWT or body-limit settings leak in from the caller's shell.
+  for (const k of ['REDIS_URL', 'JWT_SECRET', 'BODY_LIMIT_BYTES']) delete env[k]
+  Object.assign(env, {
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    DATABASE_URL: `file:${join(dir, 'gateway.db')}`,
+    GATEWAY_CONFIG: configPath,
+    MASTER_KEY: masterKey,
+    LOG_LEVEL: 'warn',
+    SHUTDOWN_GRACE_MS: '2000',
+    NODE_ENV: 'production',
+  })
+  // cwd = the temp dir, so a developer's ./.env is not loaded.
+  const child = spawnNode([SERVER_JS], { core: CORE_GATEWAY, pinning, label, env, cwd: dir })
+  child.stdout!.resume() // the gateway logs to stdout; drain it
+  const origin = `http://127.0.0.1:${port}`
+  const deadline = Date.now() + 30_000
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null || child.signalCode !== null) throw new HarnessError(`${label} exited during start-up (code ${child.exitCode}, signal ${child.signalCode})`)
+    try {
+      const res = await request(`${origin}/health`, { headersTimeout: 1_000, bodyTimeout: 1_000 })
+      await res.body.dump()
+      if (res.statusCode === 200) return { origin, child }
+    } catch {
+      /* not listening yet */
+    }
+    await new Promise((r) => setTimeout(r, 100))
+  }
+  throw new HarnessError(`${label} did not answer GET /health with 200 within 30 s`)
+}
+
+export function assertAlive(child: ChildProcess, label: string): void {
+  if (child.exitCode !== null || child.signalCode !== null) throw new HarnessError(`${label} died during the run (code ${child.exitCode}, signal ${child.signalCode})`)
+}
+
+/** A loopback port nothing listens on (checked: a connect is refused). */
+export async function closedPort(): Promise<number> {
+  for (let i = 0; i < 5; i++) {
+    const port = await freePort()
+    const refused = await new Promise<boolean>((resolve) => {
+      const s = connect({ host: '127.0.0.1', port })
+      s.once('connect', () => {
+        s.destroy()
+        resolve(false)
+      })
+      s.once('error', (err: NodeJS.ErrnoException) => resolve(err.code === 'ECONNREFUSED'))
+    })
+    if (refused) return port
+  }
+  throw new HarnessError('could not find a closed loopback port')
+}
+
+// ---------------------------------------------------------------- /proc
+
+/** Resident set size of a process (VmRSS), bytes; undefined when /proc is not there or the process is gone. */
+export function readRss(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined
+  try {
+    const m = /^VmRSS:\s+(\d+)\s+kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
+    return m ? Number(m[1]) * 1024 : undefined
+  } catch {
+    return undefined
+  }
+}
+
+export function cpuModel(): string {
+  try {
+    const m = /^model name\s*:\s*(.+)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))
+    if (m) return m[1]!.trim()
+  } catch {
+    /* not Linux */
+  }
+  return cpus()[0]?.model ?? 'unknown'
+}
+
+export function hostMeta(pinning: Pinning) {
+  return {
+    date: new Date().toISOString(),
+    node: process.version,
+    cpu: cpuModel(),
+    cpuCount: cpus().length,
+    platform: `${process.platform} ${process.arch}`,
+    pinning: { ...pinning, mockCore: pinning.enabled ? CORE_MOCK : null, loadCore: pinning.enabled ? CORE_LOAD : null, gatewayCore: pinning.enabled ? CORE_GATEWAY : null },
+  }
+}
+
+// ---------------------------------------------------------------- formatting
+
+export const fmt = (n: number | null | undefined, digits = 1) => (n === null || n === undefined || !Number.isFinite(n) ? 'n/a' : n.toFixed(digits))
+export const pad = (s: string, w: number) => s.padStart(w)
+export const padR = (s: string, w: number) => s.padEnd(w)

@@ -1,0 +1,64 @@
+// Deployment health: a circuit breaker per deployment (lib/resilience). Every
+// attempt's outcome feeds it; the planner skips deployments cooling down; the
+// engine asks it before each attempt (half-open probes). State is shared
+// through Redis when REDIS_URL is set, in memory otherwise.
+import fp from 'fastify-plugin'
+import type { Redis } from 'ioredis'
+import { cooldownSettings } from '../lib/resilience/circuit.js'
+import { MemoryCooldownStore, RedisCooldownStore, type AttemptOutcome, type CooldownStore } from '../lib/resilience/cooldown.js'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Circuit-breaker state of every deployment. */
+    cooldown: CooldownStore
+  }
+}
+
+export interface HealthPluginOptions {
+  /** Prefix of the Redis keys and channel (default: limits.redisKeyPrefix, else "switchyard:", + "cooldown:"). */
+  keyPrefix?: string
+}
+
+export default fp<HealthPluginOptions>(
+  async (app, opts) => {
+    // Read on every use, so a routing reload applies at once.
+    const settings = () => cooldownSettings(app.modelRouting.table.cooldown)
+    let store: CooldownStore
+    let subscriber: Redis | undefined
+    if (app.redis) {
+      const sub = app.redis.duplicate({ connectionName: 'switchyard-cooldown' })
+      subscriber = sub
+      sub.on('error', (err: Error) => app.log.warn({ err: err.message }, 'redis error (cooldown subscriber)'))
+      const redisStore = new RedisCooldownStore({
+        redis: app.redis,
+        subscriber: sub,
+        // Under the gateway's shared Redis key prefix (limits.redisKeyPrefix), like every other key.
+        prefix: opts.keyPrefix ?? `${app.config.gateway.limits?.redisKeyPrefix ?? 'switchyard:'}cooldown:`,
+        settings,
+        onError: (err, what) => app.log.warn({ err }, `${what} failed`),
+      })
+      await redisStore.start()
+      store = redisStore
+    } else {
+      store = new MemoryCooldownStore(settings)
+    }
+
+    app.strategy.availability.push((d) => store.unavailable(d.id))
+    app.proxy.useGate({ admit: (d) => store.admit(d.id) })
+    app.proxyObservers.push({
+      onAttempt(r) {
+        const outcome: AttemptOutcome = r.ok ? 'success' : r.fault ? 'failure' : 'neutral'
+        void store.record(r.deployment.id, outcome, { probe: r.probe, error: r.error ?? null })
+      },
+    })
+    app.decorate('cooldown', store)
+    app.decorate('deploymentHealth', (id: string) => store.health(id))
+
+    app.addHook('onClose', async () => {
+      app.proxy.useGate(undefined)
+      await store.close()
+      if (subscriber) await subscriber.quit().catch(() => subscriber!.disconnect())
+    })
+  },
+  { name: 'health', dependencies: ['strategy', 'proxy', 'model-routing', 'redis'] },
+)
