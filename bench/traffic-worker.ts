@@ -118,6 +118,8 @@ export interface SoakCounts {
 export interface SoakProgress extends SoakCounts {
   /** Seconds since the load started. */
   t: number
+  /** Most requests in flight at once since the previous progress line (a stall shows up here). */
+  inflightPeak: number
 }
 
 export interface SoakResult extends SoakCounts {
@@ -312,6 +314,7 @@ async function runSoak(job: SoakJob, stopSignal: AbortSignal): Promise<SoakResul
   const errorSamples: string[] = []
   const non2xxSamples: string[] = []
   const pending = new Set<AbortController>()
+  let inflightPeak = 0
 
   const text = () => {
     const n = 1 + Math.floor(random() * 40)
@@ -336,6 +339,7 @@ async function runSoak(job: SoakJob, stopSignal: AbortSignal): Promise<SoakResul
     pending.add(controller)
     c.sent++
     c.inflight++
+    if (c.inflight > inflightPeak) inflightPeak = c.inflight
     const k = kinds[kind]
     k.sent++
     const start = performance.now()
@@ -397,7 +401,8 @@ async function runSoak(job: SoakJob, stopSignal: AbortSignal): Promise<SoakResul
   const t0 = performance.now()
   const total = Math.round(job.rate * job.seconds)
   const progress = () => {
-    const p: SoakProgress = { t: (performance.now() - t0) / 1000, ...c }
+    const p: SoakProgress = { t: (performance.now() - t0) / 1000, ...c, inflightPeak }
+    inflightPeak = c.inflight
     process.stdout.write(`${PROGRESS_MARK}${JSON.stringify(p)}\n`)
   }
   const progressTimer = setInterval(progress, job.progressMs)

@@ -48,7 +48,8 @@ declare module 'fastify' {
     }
   }
   interface FastifyRequest {
-    budgetReservation?: string
+    /** Id of the budget reservation this request holds, if any. */
+    budgetReservation: string | null
   }
 }
 
@@ -77,6 +78,7 @@ export default fp(
       if (loaded && amounts.size > 0) app.log.info({ period, scopes: amounts.size, store: store.kind }, 'budget spend loaded from usage records')
     }
 
+    app.decorateRequest('budgetReservation', null)
     // Reservations made by this instance and not settled yet.
     const open = new Map<string, Reservation>()
     const pending = new Set<Promise<unknown>>()
@@ -122,8 +124,8 @@ export default fp(
     app.addHook('onResponse', async (request) => {
       const id = request.budgetReservation
       const reservation = id ? open.get(id) : undefined
-      if (!reservation) return
-      open.delete(id!)
+      if (!id || !reservation) return
+      open.delete(id)
       track(store.release(reservation))
     })
 

@@ -5,6 +5,7 @@
 import fp from 'fastify-plugin'
 import type { Redis } from 'ioredis'
 import { cooldownSettings } from '../lib/resilience/circuit.js'
+import { WindowStore } from '../lib/stats/window.js'
 import { MemoryCooldownStore, RedisCooldownStore, type AttemptOutcome, type CooldownStore } from '../lib/resilience/cooldown.js'
 
 declare module 'fastify' {
@@ -45,10 +46,22 @@ export default fp<HealthPluginOptions>(
 
     app.strategy.availability.push((d) => store.unavailable(d.id))
     app.proxy.useGate({ admit: (d) => store.admit(d.id) })
+    // This instance's recent outcomes per deployment (1 = fault, 0 = success),
+    // for the breaker's failure-rate rule.
+    const outcomes = new WindowStore(200)
     app.proxyObservers.push({
       onAttempt(r) {
         const outcome: AttemptOutcome = r.ok ? 'success' : r.fault ? 'failure' : 'neutral'
-        void store.record(r.deployment.id, outcome, { probe: r.probe, error: r.error ?? null })
+        const id = r.deployment.id
+        const now = Date.now()
+        if (outcome !== 'neutral') outcomes.push(id, now, outcome === 'failure' ? 1 : 0)
+        let window
+        if (outcome === 'failure') {
+          const since = now - settings().windowMs
+          const w = outcomes.get(id)
+          window = w ? { requests: w.count(since), failures: w.sum(since) } : undefined
+        }
+        void store.record(id, outcome, { probe: r.probe, error: r.error ?? null, window })
       },
     })
     app.decorate('cooldown', store)

@@ -5,27 +5,22 @@
 // still answer its probes.
 //
 // Event-loop lag is measured here and fed to under-pressure as its health
-// check, so that only sustained lag sheds: the median event-loop delay of each
-// sample interval must exceed the limit DEFAULT_CONSECUTIVE_SAMPLES (2)
-// intervals in a row. A single long pause (the tokenizer loading on the first
-// request, a big JSON parse, a GC) does not shed, and as soon as the loop is
-// responsive again (median of the current interval under the limit) requests
-// pass, without waiting for the next sample.
+// check: the check runs on a timer every sampleIntervalMs, and how late that
+// timer fires is the event-loop delay at that moment. Only sustained lag
+// sheds: DEFAULT_CONSECUTIVE_SAMPLES (3) late checks in a row, each later than
+// the limit. A single long pause (the tokenizer loading on the first request,
+// a big JSON parse, a GC) does not shed, and the first punctual check ends it.
 //
 // Defaults (YAML limits.shedding): maxEventLoopDelayMs 1000 (0 disables),
 // maxHeapUsedBytes off, retryAfterSec 10, sampleIntervalMs 1000.
 import fp from 'fastify-plugin'
 import underPressure from '@fastify/under-pressure'
-import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { errors } from '../lib/errors.js'
 import { SustainedPressure } from '../lib/limits/shedding.js'
 
 export const DEFAULT_MAX_EVENT_LOOP_DELAY_MS = 1000
 export const DEFAULT_SHED_RETRY_AFTER_SEC = 10
 export const DEFAULT_SHED_SAMPLE_INTERVAL_MS = 1000
-const RESOLUTION_MS = 10
-/** Samples of the current interval needed to call the lag over before the next check. */
-const MIN_RECOVERY_SAMPLES = 3
 
 const isHealth = (url: string) => url === '/health' || url.startsWith('/health/') || url.startsWith('/health?')
 
@@ -36,12 +31,8 @@ export default fp(
     const interval = cfg.sampleIntervalMs ?? DEFAULT_SHED_SAMPLE_INTERVAL_MS
     const maxDelay = cfg.maxEventLoopDelayMs ?? DEFAULT_MAX_EVENT_LOOP_DELAY_MS
 
-    const histogram = monitorEventLoopDelay({ resolution: RESOLUTION_MS })
-    /** Median event-loop delay (ms) since the last sample; 0 without samples. */
-    const medianDelayMs = () => (histogram.count > 0 ? Math.max(0, histogram.percentile(50) / 1e6 - RESOLUTION_MS) : 0)
     const pressure = new SustainedPressure(maxDelay)
-    if (maxDelay > 0) histogram.enable()
-    app.addHook('onClose', async () => histogram.disable())
+    let lastCheck = performance.now()
 
     await app.register(underPressure, {
       maxHeapUsedBytes: cfg.maxHeapUsedBytes ?? 0,
@@ -52,8 +43,10 @@ export default fp(
         ? {
             healthCheckInterval: interval,
             healthCheck: async () => {
-              const delay = medianDelayMs()
-              histogram.reset()
+              const now = performance.now()
+              // under-pressure schedules the next check `interval` after this one ends.
+              const delay = Math.max(0, now - lastCheck - interval)
+              lastCheck = now
               const lagging = pressure.observe(delay)
               if (lagging) app.log.warn({ eventLoopDelayMs: Math.round(delay) }, 'event loop lagging: shedding load')
               return !lagging
@@ -62,8 +55,6 @@ export default fp(
         : {}),
       pressureHandler: (request, reply, type, value) => {
         if (isHealth(request.url)) return undefined
-        // Lag that has already ended: the loop turns quickly again.
-        if (type === 'healthCheck' && histogram.count >= MIN_RECOVERY_SAMPLES && medianDelayMs() <= maxDelay) return undefined
         request.log.warn({ type, value }, 'load shedding: request refused')
         reply.code(503).header('retry-after', String(retryAfter))
         // OpenAI's error shape, as on /v1 and /admin (whose 503 schemas expect it).

@@ -45,9 +45,11 @@ const Retries = Type.Object(
 const Cooldown = Type.Object(
   {
     enabled: Type.Optional(Type.Boolean({ description: 'Default true' })),
-    failures: Type.Optional(Type.Integer({ minimum: 1, description: 'Open after this many deployment faults within windowMs (default 5)' })),
+    failureRate: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 1, description: 'Open when this share of recent attempts failed (default 0.5)...' })),
+    minRequests: Type.Optional(Type.Integer({ minimum: 1, description: '...out of at least this many within windowMs (default 20)' })),
+    failures: Type.Optional(Type.Integer({ minimum: 1, description: 'Count rule used only where no traffic counts are known (default 5 within windowMs)' })),
     windowMs: Type.Optional(Type.Integer({ minimum: 1, description: 'Default 30000' })),
-    consecutiveFailures: Type.Optional(Type.Integer({ minimum: 1, description: 'Open after this many faults in a row (default 3)' })),
+    consecutiveFailures: Type.Optional(Type.Integer({ minimum: 1, description: 'Open after this many faults in a row (default 5)' })),
     cooldownMs: Type.Optional(Type.Integer({ minimum: 1, description: 'First cool-down; doubled after each failed probe (default 30000)' })),
     maxCooldownMs: Type.Optional(Type.Integer({ minimum: 1, description: 'Default 300000' })),
   },

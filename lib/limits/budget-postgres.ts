@@ -102,21 +102,27 @@ export class PostgresBudgetStore implements BudgetStore {
   }
 
   async settle(reservation: Reservation | undefined, scopes: string[], costUsd: number, now: number): Promise<void> {
+    // Same lock order as reserve(): no deadlock between the two.
     const slots = costUsd > 0 ? spendSlots(scopes, now).sort((a, b) => (slotKey(a) < slotKey(b) ? -1 : 1)) : []
-    if (!reservation && slots.length === 0) return
-    await this.db.$transaction(async (tx) => {
-      if (reservation) await tx.$executeRawUnsafe(`DELETE FROM ${this.reservations} WHERE "reservationId" = $1`, reservation.id)
-      if (slots.length === 0) return
-      const params: Array<string | number> = []
-      const values = slots.map((s) => {
-        params.push(s.scope, s.period, costUsd)
-        return `($${params.length - 2},$${params.length - 1},$${params.length})`
-      })
-      await tx.$executeRawUnsafe(
+    const params: Array<string | number> = []
+    const values = slots.map((s) => {
+      params.push(s.scope, s.period, costUsd)
+      return `($${params.length - 2},$${params.length - 1},$${params.length})`
+    })
+    const spend = (tx: Tx) =>
+      tx.$executeRawUnsafe(
         `INSERT INTO ${this.counters} ("scope","period","spentUsd") VALUES ${values.join(',')} ` +
           `ON CONFLICT ("scope","period") DO UPDATE SET "spentUsd" = ${this.counters}."spentUsd" + EXCLUDED."spentUsd"`,
         ...params,
       )
+    if (!reservation) {
+      if (slots.length > 0) await spend(this.db)
+      return
+    }
+    // The reservation goes and the cost arrives together: never neither, never both.
+    await this.db.$transaction(async (tx) => {
+      await tx.$executeRawUnsafe(`DELETE FROM ${this.reservations} WHERE "reservationId" = $1`, reservation.id)
+      if (slots.length > 0) await spend(tx)
     }, TX)
   }
 

@@ -3,7 +3,7 @@
 // lagging must, before every request stalls. So the mean event-loop delay is
 // sampled once per interval and pressure is declared only after
 // `consecutive` samples in a row above the limit.
-export const DEFAULT_CONSECUTIVE_SAMPLES = 2
+export const DEFAULT_CONSECUTIVE_SAMPLES = 3
 
 export class SustainedPressure {
   private streak = 0

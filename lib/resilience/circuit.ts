@@ -14,8 +14,14 @@ import type { CooldownConfig } from '../config/gateway-config.js'
 
 export interface CooldownSettings {
   enabled: boolean
-  /** Open after this many faults within windowMs... */
+  /**
+   * Without traffic statistics: open after this many faults within windowMs.
+   * With them (the gateway passes its own counts), the rate rule below applies.
+   */
   failures: number
+  /** Open when at least minRequests attempts in windowMs failed at this rate... */
+  failureRate: number
+  minRequests: number
   windowMs: number
   /** ...or after this many faults in a row (no success in between). */
   consecutiveFailures: number
@@ -27,11 +33,17 @@ export interface CooldownSettings {
   probeLeaseMs: number
 }
 
-/** Open after 5 faults within 30 s... */
+/**
+ * Open when at least 20 attempts in 30 s failed at 50 % or more, or after 5
+ * faults in a row. A rate with a minimum volume (as Hystrix-style breakers
+ * do) keeps a busy deployment with a few percent of errors in service, where
+ * retries hide them, while a dead one opens after five attempts.
+ */
+export const DEFAULT_COOLDOWN_FAILURE_RATE = 0.5
+export const DEFAULT_COOLDOWN_MIN_REQUESTS = 20
 export const DEFAULT_COOLDOWN_FAILURES = 5
 export const DEFAULT_COOLDOWN_WINDOW_MS = 30_000
-/** ...or after 3 faults in a row. */
-export const DEFAULT_COOLDOWN_CONSECUTIVE_FAILURES = 3
+export const DEFAULT_COOLDOWN_CONSECUTIVE_FAILURES = 5
 /** First cool-down: 30 s; doubled after each failed probe, up to 5 min. */
 export const DEFAULT_COOLDOWN_MS = 30_000
 export const DEFAULT_MAX_COOLDOWN_MS = 300_000
@@ -41,6 +53,8 @@ export const DEFAULT_PROBE_LEASE_MS = 60_000
 export const DEFAULT_COOLDOWN: Readonly<CooldownSettings> = Object.freeze({
   enabled: true,
   failures: DEFAULT_COOLDOWN_FAILURES,
+  failureRate: DEFAULT_COOLDOWN_FAILURE_RATE,
+  minRequests: DEFAULT_COOLDOWN_MIN_REQUESTS,
   windowMs: DEFAULT_COOLDOWN_WINDOW_MS,
   consecutiveFailures: DEFAULT_COOLDOWN_CONSECUTIVE_FAILURES,
   cooldownMs: DEFAULT_COOLDOWN_MS,
@@ -52,10 +66,11 @@ export function cooldownSettings(config?: CooldownConfig): CooldownSettings {
   const s: CooldownSettings = { ...DEFAULT_COOLDOWN }
   if (!config) return s
   if (typeof config.enabled === 'boolean') s.enabled = config.enabled
-  for (const k of ['failures', 'windowMs', 'consecutiveFailures', 'cooldownMs', 'maxCooldownMs'] as const) {
+  for (const k of ['failures', 'minRequests', 'windowMs', 'consecutiveFailures', 'cooldownMs', 'maxCooldownMs'] as const) {
     const v = config[k]
     if (typeof v === 'number' && Number.isFinite(v) && v >= 1) s[k] = v
   }
+  if (typeof config.failureRate === 'number' && config.failureRate > 0 && config.failureRate <= 1) s.failureRate = config.failureRate
   if (s.maxCooldownMs < s.cooldownMs) s.maxCooldownMs = s.cooldownMs
   return s
 }
@@ -115,7 +130,18 @@ function open(rec: CircuitRecord, now: number, cooldownMs: number, error: string
  * failure reported by a request that was let through before the circuit
  * opened does not extend the cool-down; only the probe's failure does.
  */
-export function recordFailure(rec: CircuitRecord, now: number, s: CooldownSettings, opts: { probe?: boolean; error?: string | null } = {}): CircuitRecord {
+export interface WindowCounts {
+  /** Attempts that said something about the deployment, within windowMs. */
+  requests: number
+  failures: number
+}
+
+export function recordFailure(
+  rec: CircuitRecord,
+  now: number,
+  s: CooldownSettings,
+  opts: { probe?: boolean; error?: string | null; window?: WindowCounts } = {},
+): CircuitRecord {
   const error = opts.error ?? null
   if (rec.open) {
     if (!opts.probe) return rec
@@ -123,7 +149,9 @@ export function recordFailure(rec: CircuitRecord, now: number, s: CooldownSettin
   }
   const failures = [...rec.failures.filter((t) => t > now - s.windowMs), now].slice(-s.failures)
   const consecutive = rec.consecutive + 1
-  if (failures.length >= s.failures || consecutive >= s.consecutiveFailures) return open(rec, now, s.cooldownMs, error)
+  const w = opts.window
+  const rateTrips = w ? w.requests >= s.minRequests && w.failures / w.requests >= s.failureRate : failures.length >= s.failures
+  if (rateTrips || consecutive >= s.consecutiveFailures) return open(rec, now, s.cooldownMs, error)
   return { ...rec, v: rec.v + 1, failures, consecutive, lastError: error, lastFailureAt: now }
 }
 

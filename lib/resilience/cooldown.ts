@@ -24,6 +24,7 @@ import {
   healthOf,
   isPristine,
   recordFailure,
+  type WindowCounts,
   recordSuccess,
   releaseProbe,
   type CircuitRecord,
@@ -42,6 +43,8 @@ export interface RecordOptions {
   probe?: boolean
   error?: string | null
   now?: number
+  /** This instance's recent attempt counts for the deployment (for the rate rule). */
+  window?: WindowCounts
 }
 
 export interface CooldownStore {
@@ -122,7 +125,7 @@ export class MemoryCooldownStore implements CooldownStore {
 }
 
 function transition(rec: CircuitRecord, outcome: AttemptOutcome, now: number, s: CooldownSettings, opts: RecordOptions, owner: string): CircuitRecord {
-  if (outcome === 'failure') return recordFailure(rec, now, s, { probe: opts.probe, error: opts.error })
+  if (outcome === 'failure') return recordFailure(rec, now, s, { probe: opts.probe, error: opts.error, window: opts.window })
   if (outcome === 'success') return recordSuccess(rec, now, { probe: opts.probe })
   return opts.probe ? releaseProbe(rec, owner) : rec
 }

@@ -1,38 +1,28 @@
-// Main-thread side of writer-thread.ts: sends batches, awaits each write.
+// Main-thread side of writer-thread.ts. The worker is shared by every writer
+// in the process and started with the first one; each writer has its own
+// database handle in it. Idle, the worker does not keep the process alive;
+// while a write is in flight, it does.
 import { Worker } from 'node:worker_threads'
 import type { Row } from './insert-many.js'
-import type { LatencyAggregateRow, WriterRequest, WriterResponse } from './writer-thread.js'
-
-type DistributiveOmit<T, K extends keyof T> = T extends unknown ? Omit<T, K> : never
-type Pending = { resolve: () => void; reject: (err: Error) => void }
+import type { LatencyAggregateRow, WriterOp, WriterResponse } from './writer-thread.js'
 
 // Under the test runner the sources are TypeScript; built, they are .js.
 const workerFile = new URL(import.meta.url.endsWith('.ts') ? './writer-thread.ts' : './writer-thread.js', import.meta.url)
 
-export class ThreadWriter {
-  private readonly worker: Worker
-  private readonly pending = new Map<number, Pending>()
+class WorkerHost {
+  private readonly worker = new Worker(workerFile)
+  private readonly pending = new Map<number, { resolve: () => void; reject: (err: Error) => void }>()
   private seq = 0
-  private readonly ready: Promise<void>
-  private closed = false
+  private dbSeq = 0
+  users = 0
 
-  constructor(url: string, schema?: string) {
-    this.worker = new Worker(workerFile, { workerData: { url, schema } })
-    this.ready = new Promise((resolve, reject) => {
-      const onMessage = (msg: { ready?: boolean }) => {
-        if (msg.ready) {
-          this.worker.off('error', reject)
-          resolve()
-        }
-      }
-      this.worker.on('message', onMessage)
-      this.worker.once('error', reject)
-    })
+  constructor() {
+    this.worker.unref()
     this.worker.on('message', (msg: WriterResponse) => {
-      if (typeof (msg as { id?: unknown }).id !== 'number') return
       const p = this.pending.get(msg.id)
       if (!p) return
       this.pending.delete(msg.id)
+      if (this.pending.size === 0) this.worker.unref()
       if (msg.ok) p.resolve()
       else p.reject(new Error(msg.error))
     })
@@ -40,21 +30,46 @@ export class ThreadWriter {
       for (const p of this.pending.values()) p.reject(err)
       this.pending.clear()
     })
-    // The worker must not keep the process alive on its own.
-    this.worker.unref()
+  }
+
+  nextDb(): number {
+    return ++this.dbSeq
+  }
+
+  send(db: number, op: WriterOp): Promise<void> {
+    const id = ++this.seq
+    return new Promise<void>((resolve, reject) => {
+      if (this.pending.size === 0) this.worker.ref()
+      this.pending.set(id, { resolve, reject })
+      this.worker.postMessage({ ...op, id, db })
+    })
+  }
+
+}
+
+let host: WorkerHost | undefined
+
+export class ThreadWriter {
+  private readonly host: WorkerHost
+  private readonly db: number
+  private readonly opened: Promise<void>
+  private closed = false
+
+  constructor(url: string, schema?: string) {
+    host ??= new WorkerHost()
+    this.host = host
+    this.host.users++
+    this.db = this.host.nextDb()
+    this.opened = this.host.send(this.db, { op: 'open', url, schema })
   }
 
   start(): Promise<void> {
-    return this.ready
+    return this.opened
   }
 
-  private send(req: DistributiveOmit<WriterRequest, 'id'>): Promise<void> {
+  private send(op: WriterOp): Promise<void> {
     if (this.closed) return Promise.reject(new Error('writer closed'))
-    const id = ++this.seq
-    return new Promise<void>((resolve, reject) => {
-      this.pending.set(id, { resolve, reject })
-      this.worker.postMessage({ ...req, id })
-    })
+    return this.host.send(this.db, op)
   }
 
   insert(table: string, rows: Row[]): Promise<void> {
@@ -66,21 +81,15 @@ export class ThreadWriter {
   }
 
   deleteLatencySamplesBefore(before: Date): Promise<void> {
-    return this.send({ op: 'deleteOlderThan', table: 'LatencySample', before: before.toISOString() })
+    return this.send({ op: 'deleteLatencySamplesBefore', before: before.toISOString() })
   }
 
   async close(): Promise<void> {
     if (this.closed) return
+    await this.send({ op: 'close' }).catch(() => undefined)
     this.closed = true
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(() => void this.worker.terminate().then(() => resolve()), 5000)
-      this.worker.on('message', (msg: { closed?: boolean }) => {
-        if (msg.closed) {
-          clearTimeout(timer)
-          void this.worker.terminate().then(() => resolve())
-        }
-      })
-      this.worker.postMessage({ op: 'close' })
-    })
+    // The worker stays for the next writer of this process (starting one
+    // costs a module load); idle and unref'd, it does not hold the process.
+    this.host.users--
   }
 }

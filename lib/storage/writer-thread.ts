@@ -1,14 +1,11 @@
-// Worker thread that owns a second database client and performs the batched
-// writes of usage records and latency statistics, so that neither SQLite's
-// synchronous I/O nor Prisma's query work ever runs on the request thread.
-import { parentPort, workerData } from 'node:worker_threads'
-import { createDb } from './client.js'
+// Worker thread that owns database clients of its own and performs the
+// batched writes of usage records and latency statistics, so that neither
+// SQLite's synchronous I/O nor Prisma's query work runs on the request
+// thread. One worker serves every gateway in the process (tests build many),
+// with one client per database.
+import { parentPort } from 'node:worker_threads'
+import { createDb, type Db, type DbProvider } from './client.js'
 import { insertMany, type Row } from './insert-many.js'
-
-export type WriterRequest =
-  | { id: number; op: 'insert'; table: string; rows: Row[] }
-  | { id: number; op: 'upsertLatencyAggregates'; rows: LatencyAggregateRow[] }
-  | { id: number; op: 'deleteOlderThan'; table: 'LatencySample'; before: string }
 
 export interface LatencyAggregateRow {
   deploymentId: string
@@ -20,31 +17,51 @@ export interface LatencyAggregateRow {
   lastSampleAt: string | null
 }
 
+export type WriterOp =
+  | { op: 'open'; url: string; schema?: string }
+  | { op: 'close' }
+  | { op: 'insert'; table: string; rows: Row[] }
+  | { op: 'upsertLatencyAggregates'; rows: LatencyAggregateRow[] }
+  | { op: 'deleteLatencySamplesBefore'; before: string }
+
+export type WriterRequest = WriterOp & { id: number; db: number }
 export type WriterResponse = { id: number; ok: true } | { id: number; ok: false; error: string }
 
-const { url, schema } = workerData as { url: string; schema?: string }
-const { db, provider } = await createDb(url)
+const clients = new Map<number, Promise<{ db: Db; provider: DbProvider; schema?: string }>>()
 
-parentPort!.on('message', async (msg: WriterRequest | { op: 'close' }) => {
-  if (msg.op === 'close') {
-    await db.$disconnect()
-    parentPort!.postMessage({ closed: true })
+async function handle(msg: WriterRequest): Promise<void> {
+  if (msg.op === 'open') {
+    const opened = createDb(msg.url).then((c) => ({ ...c, schema: msg.schema }))
+    clients.set(msg.db, opened)
+    await opened
     return
   }
-  try {
-    if (msg.op === 'insert') {
+  const client = clients.get(msg.db)
+  if (!client) throw new Error(`database handle ${msg.db} is not open`)
+  const { db, provider, schema } = await client
+  switch (msg.op) {
+    case 'close':
+      clients.delete(msg.db)
+      await db.$disconnect()
+      return
+    case 'insert':
       await insertMany(db, provider, msg.table, msg.rows, schema)
-    } else if (msg.op === 'upsertLatencyAggregates') {
+      return
+    case 'upsertLatencyAggregates':
       for (const r of msg.rows) {
         const data = { ...r, lastSampleAt: r.lastSampleAt ? new Date(r.lastSampleAt) : null }
         await db.latencyAggregate.upsert({ where: { deploymentId: r.deploymentId }, create: data, update: data })
       }
-    } else if (msg.op === 'deleteOlderThan') {
+      return
+    case 'deleteLatencySamplesBefore':
       await db.latencySample.deleteMany({ where: { createdAt: { lt: new Date(msg.before) } } })
-    }
-    parentPort!.postMessage({ id: msg.id, ok: true } satisfies WriterResponse)
-  } catch (err) {
-    parentPort!.postMessage({ id: msg.id, ok: false, error: (err as Error).message } satisfies WriterResponse)
+      return
   }
+}
+
+parentPort!.on('message', (msg: WriterRequest) => {
+  handle(msg).then(
+    () => parentPort!.postMessage({ id: msg.id, ok: true } satisfies WriterResponse),
+    (err: unknown) => parentPort!.postMessage({ id: msg.id, ok: false, error: (err as Error).message } satisfies WriterResponse),
+  )
 })
-parentPort!.postMessage({ ready: true })

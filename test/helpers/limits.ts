@@ -113,3 +113,13 @@ export async function recordedSpend(app: FastifyInstance, keyId: string): Promis
   const agg = await app.db.usageRecord.aggregate({ where: { keyId }, _sum: { costUsd: true } })
   return agg._sum.costUsd ?? 0
 }
+
+/**
+ * Token and deployment counters use clock-aligned one-minute windows: a test
+ * that counts across requests starts early in a minute, so its requests do not
+ * straddle a window boundary (waits at most 15 s).
+ */
+export async function freshMinute(): Promise<void> {
+  const into = Date.now() % 60_000
+  if (into > 45_000) await new Promise((r) => setTimeout(r, 60_000 - into + 50))
+}

@@ -1,6 +1,6 @@
 import { test } from 'tap'
 import { auth, buildTestApp } from '../helpers/app.js'
-import { adminHeaders, chat, mockGateway, settled } from '../helpers/limits.js'
+import { adminHeaders, chat, freshMinute, mockGateway, settled } from '../helpers/limits.js'
 
 const twoDeployments = (a: Record<string, unknown>) =>
   mockGateway({
@@ -12,6 +12,7 @@ const twoDeployments = (a: Record<string, unknown>) =>
 
 test('deployment RPM cap: the third request in the minute goes to the other deployment', async (t) => {
   const app = await buildTestApp(t, { gateway: twoDeployments({ rpm: 2 }) })
+  await freshMinute()
   const used: string[] = []
   for (let i = 0; i < 4; i++) {
     const res = await chat(app, auth)
@@ -30,6 +31,7 @@ test('deployment RPM cap: the third request in the minute goes to the other depl
 
 test('deployment TPM cap: once its tokens this minute reach the cap, traffic moves on', async (t) => {
   const app = await buildTestApp(t, { gateway: twoDeployments({ tpm: 5 }) })
+  await freshMinute()
   const first = await chat(app, auth)
   t.equal(first.headers['x-switchyard-deployment'], 'dep-a')
   t.ok(first.json().usage.total_tokens >= 5, 'the first request alone uses the 5 tokens')
@@ -42,6 +44,7 @@ test('deployment TPM cap: once its tokens this minute reach the cap, traffic mov
 
 test('a capped deployment that is the only one left: the request is refused as unavailable, not sent', async (t) => {
   const app = await buildTestApp(t, { gateway: mockGateway({ deployments: [{ id: 'only', provider: 'mock', model: 'mock-a', rpm: 1 }] }) })
+  await freshMinute()
   t.equal((await chat(app, auth)).statusCode, 200)
   await settled(app)
   const refused = await chat(app, auth)

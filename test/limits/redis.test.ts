@@ -5,7 +5,7 @@ import { Redis } from 'ioredis'
 import { randomUUID } from 'node:crypto'
 import { startMockOpenAI } from '../../bench/mock-upstream.js'
 import { auth, buildTestApp, tempSqliteUrl } from '../helpers/app.js'
-import { burst, chat, createKey, mockGateway, recordedSpend, redisKeyCount, redisPrefix, settled, upstreamGateway } from '../helpers/limits.js'
+import { burst, chat, createKey, freshMinute, mockGateway, recordedSpend, redisKeyCount, redisPrefix, settled, upstreamGateway } from '../helpers/limits.js'
 import { RedisBudgetStore } from '../../lib/limits/budget-redis.js'
 import { budgetChecks, RESERVATION_TTL_MS } from '../../lib/limits/budget.js'
 import { dayPeriod } from '../../lib/limits/periods.js'
@@ -46,11 +46,13 @@ test('TPM is shared: usage counted on one instance is seen by the other', { skip
   const { one, two } = await pair(t, (p) => mockGateway({ limits: { redisKeyPrefix: p } }))
   const key = await createKey(one, { name: 'tokens', tpmLimit: 1000 })
   await two.keys.reload()
+  await freshMinute()
   const first = await chat(one, key.headers, { max_tokens: 3 })
   t.equal(first.statusCode, 200)
   await settled(one)
   const used = first.json().usage.total_tokens as number
   const second = await chat(two, key.headers, { max_tokens: 3 })
+  t.equal(second.statusCode, 200, second.body.slice(0, 200))
   t.equal(second.headers['x-ratelimit-remaining-tokens'], String(1000 - used))
 })
 
@@ -64,11 +66,13 @@ test('deployment caps are shared: the instance that did not send the first two s
       ],
     }),
   )
+  await freshMinute()
   const first = await chat(one, auth)
   await settled(one)
   const second = await chat(two, auth)
   await settled(two)
   const third = await chat(one, auth)
+  t.same([first, second, third].map((r) => r.statusCode), [200, 200, 200])
   t.same(
     [first, second, third].map((r) => r.headers['x-switchyard-deployment']),
     ['dep-a', 'dep-a', 'dep-b'],

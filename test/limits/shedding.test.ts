@@ -24,6 +24,33 @@ test('under pressure: /v1 gets 503 in OpenAI shape with retry-after; health endp
   t.equal(admin.json().error.code, 'overloaded')
 })
 
+test('event-loop lag: a loop that keeps stalling sheds; once it turns freely again requests pass', async (t) => {
+  const app = await buildTestApp(t, { gateway: mockGateway({ limits: { shedding: { maxEventLoopDelayMs: 20, sampleIntervalMs: 50 } } }) })
+  const block = (ms: number) => {
+    const end = performance.now() + ms
+    while (performance.now() < end) {
+      // a stalled event loop
+    }
+  }
+  let shed
+  for (let i = 0; i < 40 && !shed; i++) {
+    block(120)
+    await new Promise((r) => setImmediate(r))
+    const res = await app.inject({ method: 'GET', url: '/v1/models', headers: auth })
+    if (res.statusCode === 503) shed = res
+  }
+  t.ok(shed, 'shed while every turn of the loop took 120 ms')
+  t.equal(shed?.json().error.code, 'overloaded')
+  t.equal((await app.inject({ method: 'GET', url: '/health' })).statusCode, 200, 'health is exempt')
+
+  let recovered = false
+  for (let i = 0; i < 200 && !recovered; i++) {
+    await new Promise((r) => setTimeout(r, 20))
+    recovered = (await app.inject({ method: 'GET', url: '/v1/models', headers: auth })).statusCode === 200
+  }
+  t.ok(recovered, 'requests pass again once the loop is free')
+})
+
 test('default settings: an idle gateway does not shed', async (t) => {
   const app = await buildTestApp(t, { gateway: mockGateway() })
   t.equal((await chat(app, auth)).statusCode, 200)
@@ -31,7 +58,7 @@ test('default settings: an idle gateway does not shed', async (t) => {
 })
 
 test('sustained pressure: one slow sample does not shed, consecutive ones do, one fast one ends it', async (t) => {
-  const p = new SustainedPressure(1000)
+  const p = new SustainedPressure(1000, 2)
   t.equal(p.observe(5000), false, 'a single long pause')
   t.equal(p.observe(10), false)
   t.equal(p.observe(1500), false)
@@ -39,8 +66,8 @@ test('sustained pressure: one slow sample does not shed, consecutive ones do, on
   t.equal(p.observe(1200), true)
   t.equal(p.observe(999), false, 'recovered')
   t.equal(p.observe(1000), false, 'the limit itself is not over it')
-  const three = new SustainedPressure(100, 3)
-  t.same([200, 200, 200].map((v) => three.observe(v)), [false, false, true])
+  const three = new SustainedPressure(100)
+  t.same([200, 200, 200].map((v) => three.observe(v)), [false, false, true], 'by default three intervals in a row')
   const off = new SustainedPressure(0)
   t.same([1e9, 1e9, 1e9].map((v) => off.observe(v)), [false, false, false], '0 disables')
 })

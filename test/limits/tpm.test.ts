@@ -1,6 +1,6 @@
 import { test } from 'tap'
 import { buildTestApp } from '../helpers/app.js'
-import { chat, createKey, mockGateway, settled } from '../helpers/limits.js'
+import { chat, createKey, freshMinute, mockGateway, settled } from '../helpers/limits.js'
 import { countPromptTokens } from '../../lib/cost/tokens.js'
 
 const messages = [{ role: 'user', content: 'hello there, gateway' }]
@@ -8,6 +8,7 @@ const messages = [{ role: 'user', content: 'hello there, gateway' }]
 test('TPM per key: pre-check refuses a large estimate; actual usage is counted after each response', async (t) => {
   const app = await buildTestApp(t, { gateway: mockGateway() })
   const key = await createKey(app, { name: 'tokens', tpmLimit: 100 })
+  await freshMinute()
   const prompt = countPromptTokens({ model: 'm', messages } as never, 'mock', 'mock-a').tokens
   t.ok(prompt > 0 && prompt < 50, `the estimate of the prompt (${prompt}) is small`)
 

@@ -25,11 +25,31 @@ function fail(rec: CircuitRecord, at: number, probe = false) {
 test('documented defaults', async (t) => {
   t.same(
     { ...DEFAULT_COOLDOWN },
-    { enabled: true, failures: 5, windowMs: 30_000, consecutiveFailures: 3, cooldownMs: 30_000, maxCooldownMs: 300_000, probeLeaseMs: 60_000 },
+    { enabled: true, failures: 5, failureRate: 0.5, minRequests: 20, windowMs: 30_000, consecutiveFailures: 5, cooldownMs: 30_000, maxCooldownMs: 300_000, probeLeaseMs: 60_000 },
   )
   t.same(cooldownSettings(), DEFAULT_COOLDOWN)
   t.equal(cooldownSettings({ cooldownMs: 1_000, maxCooldownMs: 10 }).maxCooldownMs, 1_000, 'max never below the first cool-down')
   t.equal(cooldownSettings({ enabled: false }).enabled, false)
+})
+
+test('with traffic counts: a failure rate over a minimum volume opens it, a few percent does not', async (t) => {
+  const s = { ...DEFAULT_COOLDOWN }
+  // 2 faults out of 40 attempts (5 %): stays closed.
+  let rec = recordFailure(closedRecord(), T0, s, { window: { requests: 40, failures: 2 } })
+  t.equal(circuitState(rec, T0), 'closed')
+  // Too little traffic to judge a rate: 3 of 4 failed, still closed (consecutive rule not met).
+  rec = recordFailure(closedRecord(), T0, s, { window: { requests: 4, failures: 3 } })
+  t.equal(circuitState(rec, T0), 'closed')
+  // 10 of 20 (50 %): opens.
+  rec = recordFailure(closedRecord(), T0, s, { window: { requests: 20, failures: 10 } })
+  t.equal(circuitState(rec, T0), 'open')
+  // The count rule (5 within the window) no longer applies once counts are known.
+  let busy = closedRecord()
+  for (let i = 0; i < 6; i++) {
+    busy = recordFailure(busy, T0 + i, s, { window: { requests: 200, failures: i + 1 } })
+    busy = recordSuccess(busy, T0 + i)
+  }
+  t.equal(circuitState(busy, T0 + 6), 'closed', 'six scattered faults among 200 attempts')
 })
 
 test('opens on consecutive failures', async (t) => {

@@ -38,12 +38,13 @@ test('a deployment that always fails: every request served, its circuit opens, t
 test('after the cool-down one probe goes through: failure re-opens for twice as long, success closes', async (t) => {
   const { a, b } = await twoMocks(t)
   const app = await buildTestApp(t, {
-    gateway: resilienceConfig(a, b, [duo('m')], { cooldown: { consecutiveFailures: 3, cooldownMs: 200, maxCooldownMs: 10_000 } }),
+    gateway: resilienceConfig(a, b, [duo('m')], { cooldown: { consecutiveFailures: 3, cooldownMs: 1_000, maxCooldownMs: 10_000 } }),
   })
   const id = 'm:a:up-a'
   a.behaviour(() => serverError)
   await app.inject({ method: 'POST', url: '/v1/chat/completions', headers: json, payload: chat('m') })
-  t.equal(app.deploymentHealth!(id).state, 'open')
+  // Not asserting 'open' vs 'half_open': on a slow machine the cool-down may already be over.
+  t.match(app.deploymentHealth!(id), { cooldownMs: 1_000, openUntil: Number })
   t.equal(a.requests.length, 3)
 
   await until('half-open', () => app.deploymentHealth!(id).state === 'half_open')
@@ -51,7 +52,7 @@ test('after the cool-down one probe goes through: failure re-opens for twice as 
   t.equal(probeFails.statusCode, 200, 'served by b')
   t.equal(probeFails.headers['x-switchyard-deployment'], 'm:b:up-b')
   t.equal(a.requests.length, 4, 'exactly one probe request, not retried')
-  t.match(app.deploymentHealth!(id), { state: 'open', cooldownMs: 400 }, 'cool-down doubled')
+  t.match(app.deploymentHealth!(id), { cooldownMs: 2_000, openUntil: Number }, 'cool-down doubled')
 
   a.behaviour(undefined)
   await until('half-open again', () => app.deploymentHealth!(id).state === 'half_open')
