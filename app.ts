@@ -2,6 +2,7 @@
 // order, then the routes. server.ts is the only caller of listen().
 import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import { randomUUID } from 'node:crypto'
+import { validatorCompiler } from './lib/validation.js'
 import configPlugin, { loadAppConfig, type AppConfig, type ConfigPluginOptions } from './plugins/config.js'
 import prismaPlugin from './plugins/prisma.js'
 import redisPlugin from './plugins/redis.js'
@@ -56,9 +57,9 @@ export async function buildApp(opts: BuildOptions = {}): Promise<FastifyInstance
     requestIdHeader: false,
     // One line per request is written by the onResponse hook below.
     logController: new LogController({ disableRequestLogging: true }),
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
   })
 
+  app.setValidatorCompiler(validatorCompiler)
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id)
   })

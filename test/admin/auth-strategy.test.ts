@@ -177,3 +177,15 @@ test('routing dry run explains the order without calling the upstream', async (t
   t.match(body.why, /^cost \(global\) ranked duo:cheap:cheap-model first/)
   t.equal(up.requests.length, 0, 'no upstream call')
 })
+
+test('querystrings are coerced, bodies are not', async (t) => {
+  const app = await buildTestApp(t, { gateway: { providers: [{ name: 'm', type: 'mock' }], models: [{ name: 'm', deployments: [{ provider: 'm' }] }] } })
+  const admin = { authorization: `Bearer ${app.jwt.sign({ sub: 'alice', role: 'admin' })}` }
+  for (let i = 0; i < 3; i++) await app.inject({ method: 'POST', url: '/admin/keys', headers: admin, payload: { name: `k${i}` } })
+  const audit = await app.inject({ method: 'GET', url: '/admin/audit?limit=2', headers: admin })
+  t.equal(audit.statusCode, 200)
+  t.equal(audit.json().data.length, 2)
+  const body = await app.inject({ method: 'POST', url: '/v1/chat/completions', headers: auth, payload: { model: 'm', messages: [{ role: 'user', content: 'x' }], max_tokens: '5' } })
+  t.equal(body.statusCode, 400, 'a string max_tokens is refused, not coerced')
+  t.equal(body.json().error.param, 'max_tokens')
+})
