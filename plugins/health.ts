@@ -23,7 +23,13 @@ export interface HealthPluginOptions {
 export default fp<HealthPluginOptions>(
   async (app, opts) => {
     // Read on every use, so a routing reload applies at once.
-    const settings = () => cooldownSettings(app.modelRouting.table.cooldown)
+    // Recomputed only when a routing reload brings a new table.
+    let cached: { table: object; settings: ReturnType<typeof cooldownSettings> } | undefined
+    const settings = () => {
+      const table = app.modelRouting.table
+      if (cached?.table !== table) cached = { table, settings: cooldownSettings(table.cooldown) }
+      return cached.settings
+    }
     let store: CooldownStore
     let subscriber: Redis | undefined
     if (app.redis) {

@@ -76,10 +76,12 @@ test('a failed upstream call releases its reservation', async (t) => {
   const up = await upstream(t)
   const app = await buildTestApp(t, { gateway: upstreamGateway(up.url) })
   const key = await createKey(app, { name: 'fragile', budgetDailyUsd: 1 })
-  up.script({ status: 500, body: { error: { message: 'boom', type: 'server_error' } } })
+  // Every attempt of the next request fails (retries included).
+  up.behaviour(() => ({ status: 500, body: { error: { message: 'boom', type: 'server_error' } } }))
   const failed = await chat(app, key.headers, { max_tokens: 5 })
   t.ok(failed.statusCode >= 500, `the upstream failure is passed on (${failed.statusCode})`)
   await settled(app)
+  up.behaviour(undefined)
   const [state] = await app.budgets.report()
   t.match(state, { spentUsd: 0, reservedUsd: 0 }, 'nothing spent, nothing held')
   // The $1 budget still admits one $1 request: the failed one's reservation is gone.

@@ -35,10 +35,11 @@ test('Postgres budgets: 20 concurrent requests over two instances, budget for 5;
   t.match(state, { spentUsd: 5, reservedUsd: 0 })
 
   const fragile = await createKey(one, { name: 'fragile', budgetDailyUsd: 1 })
-  up.behaviour(undefined)
-  up.script({ status: 500, body: { error: { message: 'boom', type: 'server_error' } } })
+  // Every attempt of the next request fails (retries included).
+  up.behaviour(() => ({ status: 500, body: { error: { message: 'boom', type: 'server_error' } } }))
   t.ok((await chat(one, fragile.headers, { max_tokens: 5 })).statusCode >= 500)
   await settled(one)
+  up.behaviour(undefined)
   t.equal((await chat(one, fragile.headers, { max_tokens: 5 })).statusCode, 200, 'the reservation did not leak')
   await settled(one)
   const refused = await chat(one, fragile.headers, { max_tokens: 5 })

@@ -104,10 +104,11 @@ test('budgets are shared: 20 concurrent requests split over two instances, budge
 
   // A failed call releases its reservation on Redis too.
   const fresh = await createKey(one, { name: 'fragile', budgetDailyUsd: 1 })
-  up.behaviour(undefined)
-  up.script({ status: 500, body: { error: { message: 'boom', type: 'server_error' } } })
+  // Every attempt of the next request fails (retries included).
+  up.behaviour(() => ({ status: 500, body: { error: { message: 'boom', type: 'server_error' } } }))
   t.ok((await chat(one, fresh.headers, { max_tokens: 5 })).statusCode >= 500)
   await settled(one)
+  up.behaviour(undefined)
   t.equal((await chat(one, fresh.headers, { max_tokens: 5 })).statusCode, 200, 'the reservation did not leak')
 })
 
