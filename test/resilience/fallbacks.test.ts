@@ -17,7 +17,10 @@ const contextTooLong = {
 
 test('a fallback model answers when every deployment of the requested one fails', async (t) => {
   const { a, b } = await twoMocks(t)
-  const app = await buildTestApp(t, { gateway: resilienceConfig(a, b, [solo('primary', 'a', { fallbacks: ['backup'] }), solo('backup', 'b')]) })
+  // Three faults in a row open the circuit here (the default is five).
+  const app = await buildTestApp(t, {
+    gateway: resilienceConfig(a, b, [solo('primary', 'a', { fallbacks: ['backup'] }), solo('backup', 'b')], { cooldown: { consecutiveFailures: 3 } }),
+  })
   a.behaviour(() => ({ status: 503, body: { error: { message: 'unavailable', type: 'server_error' } } }))
   const res = await app.inject({ method: 'POST', url: '/v1/chat/completions', headers: json, payload: chat('primary') })
   t.equal(res.statusCode, 200)

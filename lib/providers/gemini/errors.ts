@@ -1,7 +1,7 @@
 // Gemini errors are google.rpc.Status objects: { error: { code, message, status, details } }.
 // The canonical `status` name decides the OpenAI error; the HTTP status is the fallback.
 import type { ErrorInfo } from '../types.js'
-import { retryAfterSeconds } from '../openai/index.js'
+import { errorTypeForStatus, retryAfterSeconds } from '../openai/index.js'
 
 export interface GeminiErrorObject {
   code?: number
@@ -25,14 +25,6 @@ const BY_STATUS: Record<string, { status: number; type: string; code: string | n
   DEADLINE_EXCEEDED: { status: 504, type: 'server_error', code: null },
 }
 
-function typeForHttp(status: number): string {
-  if (status === 401) return 'authentication_error'
-  if (status === 403) return 'permission_error'
-  if (status === 404) return 'not_found_error'
-  if (status === 429) return 'rate_limit_error'
-  if (status >= 500) return 'server_error'
-  return 'invalid_request_error'
-}
 
 /** Google API keys start with "AIza"; never let one reach a client or a log. */
 function redact(message: string): string {
@@ -67,7 +59,7 @@ export function geminiErrorInfo(err: GeminiErrorObject, httpStatus: number, head
   if (isBadApiKey(err)) return { status: 401, type: 'authentication_error', code: 'invalid_api_key', message, param: null }
   const info: ErrorInfo = {
     status,
-    type: known?.type ?? typeForHttp(status),
+    type: known?.type ?? errorTypeForStatus(status),
     code: known?.code ?? null,
     message,
     param: null,
@@ -93,7 +85,7 @@ export function geminiError(status: number, body: string, headers: Headers): Err
   const excerpt = redact(body.slice(0, 200).replace(/\s+/g, ' ').trim())
   const info: ErrorInfo = {
     status: status >= 500 ? 502 : status,
-    type: status >= 500 ? 'upstream_error' : typeForHttp(status),
+    type: status >= 500 ? 'upstream_error' : errorTypeForStatus(status),
     code: null,
     message: `gemini returned ${status}${excerpt ? `: ${excerpt}` : ''}`,
     param: null,

@@ -14,7 +14,8 @@ export function openaiHeaders(provider: ProviderSettings): Record<string, string
   return headers
 }
 
-function statusType(status: number): string {
+/** OpenAI's error `type` for an HTTP status, when the upstream gave none. */
+export function errorTypeForStatus(status: number): string {
   if (status === 401) return 'authentication_error'
   if (status === 403) return 'permission_error'
   if (status === 404) return 'not_found_error'
@@ -54,18 +55,18 @@ export function openaiError(status: number, body: string, headers: Record<string
     const e = err as { message?: unknown; type?: unknown; code?: unknown; param?: unknown }
     return {
       status,
-      type: typeof e.type === 'string' ? e.type : statusType(status),
+      type: typeof e.type === 'string' ? e.type : errorTypeForStatus(status),
       code: typeof e.code === 'string' ? e.code : e.code == null ? null : String(e.code),
       message: typeof e.message === 'string' ? e.message : `upstream returned ${status}`,
       param: typeof e.param === 'string' ? e.param : null,
       retryAfterSec,
     }
   }
-  if (typeof err === 'string') return { status, type: statusType(status), code: null, message: err, retryAfterSec }
+  if (typeof err === 'string') return { status, type: errorTypeForStatus(status), code: null, message: err, retryAfterSec }
   const excerpt = body.slice(0, 200).replace(/\s+/g, ' ').trim()
   return {
     status: status >= 500 ? 502 : status,
-    type: status >= 500 ? 'upstream_error' : statusType(status),
+    type: status >= 500 ? 'upstream_error' : errorTypeForStatus(status),
     code: null,
     message: `upstream returned ${status}${excerpt ? `: ${excerpt}` : ''}`,
     retryAfterSec,
