@@ -172,7 +172,8 @@ export async function registerV1Limits(app: FastifyInstance): Promise<void> {
   })
   const limiter = app.createRateLimit()
   app.addHook('onRequest', async (request, reply) => {
-    if (!request.identity) return
+    // Keys without a limit skip the limiter entirely (the common case).
+    if (!request.identity || rpmLimitOf(request.identity, defaults) === undefined) return
     const result = await limiter(request)
     if (result.isAllowed) return
     const headers = rateHeaders('requests', result.max, result.remaining, result.ttlInSeconds)

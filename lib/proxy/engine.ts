@@ -200,6 +200,8 @@ function errorEvent(err: GatewayError): string {
 
 export class ProxyEngine {
   private gate: AttemptGate | undefined
+  /** Each running job's state, so a record made inside an attempt carries the request's attempt count. */
+  private readonly runs = new WeakMap<object, RunState>()
   private readonly random: () => number
 
   constructor(private readonly options: EngineOptions) {
@@ -227,6 +229,7 @@ export class ProxyEngine {
    */
   private async run(op: Operation, job: ProxyJob<ChatCompletionRequest | EmbeddingsRequest>): Promise<ProxyResponse> {
     const state: RunState = { attempts: 0, upstreamMs: 0, coolingUntil: job.coolingUntil }
+    this.runs.set(job, state)
     const tried = new Set([job.model.name])
     let outcome = await this.tryModel(op, job, job.model, job.candidates, state)
     if (outcome.kind === 'next') {
@@ -490,7 +493,7 @@ export class ProxyEngine {
     const costUsd = usage ? this.options.costOf?.(deployment, usage) : undefined
     this.options.observer?.onComplete?.({
       requestId: job.requestId, operation: op, requestedModel: job.model.name, deployment, stream: false, status,
-      attempts: 0, usage, costUsd, meta: job.meta,
+      attempts: this.runs.get(job)?.attempts ?? 1, usage, costUsd, meta: job.meta,
     })
     const headers: Record<string, string> = { ...JSON_HEADERS }
     if (costUsd !== undefined) headers['x-switchyard-cost-usd'] = formatUsd(costUsd)
@@ -538,7 +541,7 @@ export class ProxyEngine {
       .map((c) => `data: ${JSON.stringify(c.usage && costUsd !== undefined ? withCost(c, costUsd) : c)}\n\n`)
       .join('')
     this.options.observer?.onComplete?.({
-      requestId: job.requestId, operation: op, requestedModel: job.model.name, deployment, stream: true, status: 200, attempts: 0, usage, costUsd, meta: job.meta,
+      requestId: job.requestId, operation: op, requestedModel: job.model.name, deployment, stream: true, status: 200, attempts: this.runs.get(job)?.attempts ?? 1, usage, costUsd, meta: job.meta,
     })
     return { status: 200, headers: { ...SSE_HEADERS }, body: text + SSE_DONE, deployment, upstreamMs: 0, costUsd }
   }
@@ -747,7 +750,7 @@ export class ProxyEngine {
       record(!failure && !clientClosed, 200, { ttftMs, usage, totalMs: now() - started, error, clientClosed, ...failed })
       this.options.observer?.onComplete?.({
         requestId: job.requestId, operation: 'chat', requestedModel: job.model.name, deployment, stream: true,
-        status: failure ? failure.statusCode : clientClosed ? 499 : 200, attempts: 0, usage, costUsd, error, meta: job.meta,
+        status: failure ? failure.statusCode : clientClosed ? 499 : 200, attempts: this.runs.get(job)?.attempts ?? 1, usage, costUsd, error, meta: job.meta,
       })
     }
     // Reached only when the client is still there.

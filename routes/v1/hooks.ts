@@ -13,10 +13,39 @@ declare module 'fastify' {
   }
 }
 
+/**
+ * Deepest array/object nesting the /v1 parser accepts. JSON.parse copes with
+ * far more, but the body is forwarded as is, and recursive consumers (request
+ * translators, upstream JSON parsers) overflow their stacks on it.
+ */
+export const MAX_JSON_DEPTH = 256
+
+/** True when `text` (valid JSON) nests arrays/objects deeper than `limit`; strings are skipped. */
+export function nestedDeeperThan(text: string, limit: number): boolean {
+  let depth = 0
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i)
+    if (c === 34) {
+      // A string: skip to its closing quote, escapes included.
+      for (i++; i < text.length; i++) {
+        const s = text.charCodeAt(i)
+        if (s === 92) i++
+        else if (s === 34) break
+      }
+    } else if (c === 91 || c === 123) {
+      if (++depth > limit) return true
+    } else if (c === 93 || c === 125) {
+      depth--
+    }
+  }
+  return false
+}
+
 export function registerV1Hooks(app: FastifyInstance): void {
   const bodyLimit = app.config.env.BODY_LIMIT_BYTES
 
-  app.removeContentTypeParser(['application/json'])
+  // text/plain too: Fastify would hand the string to the schema, which answers a puzzling 400 instead of 415.
+  app.removeContentTypeParser(['application/json', 'text/plain'])
   app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit }, (request, body, done) => {
     const text = body as string
     request.rawBody = text
@@ -35,6 +64,10 @@ export function registerV1Hooks(app: FastifyInstance): void {
       done(errors.invalidBody('The request body must be a JSON object.'))
       return
     }
+    if (nestedDeeperThan(text, MAX_JSON_DEPTH)) {
+      done(errors.invalidBody(`The request body nests arrays or objects more than ${MAX_JSON_DEPTH} levels deep.`))
+      return
+    }
     done(null, parsed)
   })
 
@@ -44,6 +77,8 @@ export function registerV1Hooks(app: FastifyInstance): void {
   })
 
   app.setErrorHandler((err: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
+    // Fastify's 415 does not say which type it refused: name it (shortened) in the message.
+    if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') (err as { contentType?: string }).contentType = (request.headers['content-type'] ?? 'none').slice(0, 100)
     const gatewayError = toOpenAIError(err, bodyLimit)
     if (gatewayError.statusCode >= 500 && !(err instanceof GatewayError)) request.log.error({ err }, 'unhandled error on /v1')
     const attempts = (err as { attempts?: number }).attempts
