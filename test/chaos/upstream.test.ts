@@ -12,9 +12,8 @@ import { chaosApp, dribble, LEAK_TYPES, rawUpstream, resourceCounts, settleResou
 
 const json = { ...auth, 'content-type': 'application/json' }
 
-interface Tap {
-  ok(v: unknown, msg?: string): void
-}
+/** The `t` of a test. */
+type Tap = Parameters<Parameters<typeof test>[0]>[0]
 
 /** One model "m", one deployment "dep" on `up`; retries with millisecond backoffs. */
 function gateway(up: RawUpstream, model: Record<string, unknown> = {}, routing: Record<string, unknown> = {}) {
@@ -34,7 +33,7 @@ async function records(app: FastifyInstance) {
 }
 
 /** The gateway keeps serving: a plain request after the chaos answers normally. */
-async function stillServes(t: Tap & { equal(a: unknown, b: unknown, m?: string): void }, app: FastifyInstance, up: RawUpstream) {
+async function stillServes(t: Tap, app: FastifyInstance, up: RawUpstream) {
   up.handle(undefined)
   const res = await chat(app, {}, 'after the chaos')
   t.equal(res.statusCode, 200, 'the next request is served')
