@@ -43,13 +43,15 @@ export default fp(
 
     const redisUrl = app.config.env.REDIS_URL
     if (app.redis && redisUrl) {
+      // Under the shared key prefix, so separate deployments on one Redis stay apart.
+      const channel = `${app.config.gateway.limits?.redisKeyPrefix ?? 'switchyard:'}changes`
       const subscriber = createRedis(redisUrl, 'switchyard-sub')
       subscriber.on('error', (err) => app.log.warn({ err: err.message }, 'redis subscriber error'))
       subscriber.on('message', (_channel: string, text: string) => onMessage(text))
-      await subscriber.subscribe(CHANGE_CHANNEL)
+      await subscriber.subscribe(channel)
       const publisher = app.redis
       app.changes.broadcast = async (kinds) => {
-        await publisher.publish(CHANGE_CHANNEL, JSON.stringify({ from: instanceId, kinds }))
+        await publisher.publish(channel, JSON.stringify({ from: instanceId, kinds }))
       }
       app.addHook('onClose', async () => {
         await subscriber.quit().catch(() => subscriber.disconnect())

@@ -170,6 +170,8 @@ interface RunState {
   attempts: number
   upstreamMs: number
   lastError?: GatewayError
+  /** The deployment of the last attempt made, for the failure record. */
+  lastDeployment?: DeploymentEntry
   /** Epoch ms when the first deployment skipped for cooling down reopens. */
   coolingUntil?: number
 }
@@ -257,7 +259,7 @@ export class ProxyEngine {
         : errors.noDeployment(job.model.name))
     const attempts = state.attempts
     this.options.observer?.onComplete?.({
-      requestId: job.requestId, operation: op, requestedModel: job.model.name, stream: job.stream,
+      requestId: job.requestId, operation: op, requestedModel: job.model.name, deployment: state.lastDeployment, stream: job.stream,
       status: job.signal.aborted ? 499 : error.statusCode, attempts, error: error.code ?? error.message, meta: job.meta,
     })
     ;(error as GatewayError & { attempts?: number }).attempts = attempts
@@ -319,6 +321,7 @@ export class ProxyEngine {
           break
         }
         state.attempts++
+        state.lastDeployment = deployment
         const started = now()
         try {
           const response = await this.attempt(op, job, model, deployment, provider, { probe: admission.probe === true, retry })
@@ -452,7 +455,7 @@ export class ProxyEngine {
       } catch {
         throw new AttemptError(errors.upstreamBadResponse('the body is not valid JSON'), 502, 'bad_response')
       }
-      if (!parsed || typeof parsed !== 'object') throw new AttemptError(errors.upstreamBadResponse('the body is not a JSON object'), 502, 'bad_response')
+      if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new AttemptError(errors.upstreamBadResponse('the body is not a JSON object'), 502, 'bad_response')
       let out: Buffer | string = buffer
       const translator = op === 'chat' ? adapter.chat : adapter.embeddings
       if (translator) {
@@ -560,6 +563,22 @@ export class ProxyEngine {
     started: number,
     record: (ok: boolean, status: number, extra?: Partial<AttemptRecord>) => void,
   ): Promise<Omit<ProxyResponse, 'attempts'>> {
+    // A stream request answered with something other than an event stream
+    // (a JSON error body with a 200, an HTML page) is a failed attempt, found
+    // before anything is committed to the client.
+    const contentType = String(upstream.headers['content-type'] ?? '')
+    if (contentType && !contentType.includes('text/event-stream')) {
+      let text = ''
+      try {
+        text = await readText(upstream.body, 2048)
+      } catch {
+        // the content type alone decides
+      }
+      deadline.dispose()
+      const failure = new AttemptError(errors.upstreamBadResponse(`expected an event stream, got ${contentType.split(';')[0]}${text ? `: ${text.slice(0, 120).replace(/\s+/g, ' ')}` : ''}`), 502, 'bad_response')
+      record(false, upstream.statusCode, failure.recordExtra)
+      throw failure
+    }
     const iterator = (upstream.body as AsyncIterable<Buffer>)[Symbol.asyncIterator]()
     let first: IteratorResult<Buffer>
     try {
