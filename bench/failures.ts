@@ -10,16 +10,18 @@
 //   npm run bench:failures
 //   BENCH_DURATION=3 node dist/bench/failures.js
 import { randomBytes } from 'node:crypto'
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
+import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { request } from 'undici'
-import { detectPinning, spawnNode, stopChild, waitExit, waitForLine, type Pinning } from './procs.js'
-import { measureCoreShare, sampleBusy, type CoreShare } from './host.js'
+import { detectPinning, stopChild, type Pinning } from './procs.js'
+import type { CoreShare } from './host.js'
 import {
+  armWatchdog,
   assertAlive,
+  busyBeforeStart,
   cleanup,
   closedPort,
-  CORE_LOAD,
+  CORE_GATEWAY,
   fmt,
   HarnessError,
   hostMeta,
@@ -30,15 +32,17 @@ import {
   numEnv,
   pad,
   padR,
-  CORE_GATEWAY,
-  RESULTS_DIR,
+  requireBuilt,
+  runMain,
+  runWorker,
   SERVER_JS,
   startGateway,
   startMock,
   TRAFFIC_JS,
+  writeResults,
   type Mock,
 } from './stack.js'
-import { RESULT_MARK, type ClosedHeadersJob, type ClosedHeadersResult } from './traffic-worker.js'
+import type { ClosedHeadersJob, ClosedHeadersResult } from './traffic-worker.js'
 
 const MODEL = 'bench-model'
 const WARM_MODEL = 'warm-model'
@@ -155,20 +159,10 @@ async function runVariant(v: Variant, pinning: Pinning, healthy: Mock, masterKey
       warmup: { body: chatBody(WARM_MODEL), seconds: WARMUP_S },
     }
     process.stderr.write(`failures: ${v.name}: ${v.description} ...\n`)
-    const child = spawnNode([TRAFFIC_JS, JSON.stringify(job)], { core: CORE_LOAD, pinning, label })
-    let line: string
-    let gatewayCore: CoreShare | undefined
-    try {
-      // The core share covers warm-up + measured run: both are ours.
-      const endShare = pinning.enabled ? measureCoreShare(CORE_GATEWAY, gw.child.pid) : undefined
-      line = await waitForLine(child, (l) => l.startsWith(RESULT_MARK), (params.duration + WARMUP_S + 2 * (TIMEOUT_MS / 1000) + 20) * 1000, label)
-      gatewayCore = endShare?.()
-      await waitExit(child, 5_000)
-    } finally {
-      await stopChild(child, 1_000)
-    }
+    // The core share covers warm-up + measured run: both are ours.
+    const limitMs = (params.duration + WARMUP_S + 2 * (TIMEOUT_MS / 1000) + 20) * 1000
+    const { result: r, gatewayCore } = await runWorker<ClosedHeadersResult>(TRAFFIC_JS, job, { pinning, label, limitMs, gatewayPid: gw.child.pid })
     assertAlive(gw.child, `gateway (${v.name})`)
-    const r = JSON.parse(line.slice(RESULT_MARK.length)) as ClosedHeadersResult
     const firstAnswered = r.deployments[firstId(v)] ?? 0
     return {
       variant: v.name,
@@ -199,21 +193,15 @@ async function main(): Promise<number> {
   const wanted = (process.env.BENCH_FAILURE_VARIANTS ?? '').split(',').map((s) => s.trim()).filter(Boolean)
   for (const w of wanted) if (!all.some((v) => v.name === w)) throw new HarnessError(`BENCH_FAILURE_VARIANTS: unknown variant ${JSON.stringify(w)} (known: ${all.map((v) => v.name).join(', ')})`)
   const chosen = wanted.length ? all.filter((v) => wanted.includes(v.name)) : all
-  for (const f of [SERVER_JS, MOCK_JS, TRAFFIC_JS]) {
-    if (!existsSync(f)) throw new HarnessError(`${f} is missing: run \`npx tsc -p tsconfig.json\` (or npm run bench:failures)`)
-  }
+  requireBuilt([SERVER_JS, MOCK_JS, TRAFFIC_JS], 'bench:failures')
   const pinning = detectPinning()
   const pinText = pinning.enabled ? 'mocks + load generator on core 0, gateway alone on core 1 (taskset)' : `NOT PINNED: ${pinning.reason}`
   if (!pinning.enabled) process.stderr.write(`failures: WARNING: ${pinText}\n`)
-  const busyBefore = await sampleBusy(1_000)
-  const busyText = busyBefore ? Object.entries(busyBefore).map(([c, v]) => `${c} ${v.toFixed(0)}%`).join(', ') : 'unknown'
+  const { pct: busyBefore, text: busyText } = await busyBeforeStart()
 
   // Bound the whole run: per variant start-up + job limit, plus slack.
   const budgetS = 30 + chosen.length * (45 + params.duration + WARMUP_S + 2 * (TIMEOUT_MS / 1000) + 20)
-  const watchdog = setTimeout(() => {
-    process.stderr.write(`failures: harness exceeded its ${budgetS} s budget; aborting\n`)
-    void cleanup().finally(() => process.exit(1))
-  }, budgetS * 1000)
+  const watchdog = armWatchdog('failures', budgetS)
 
   try {
     const masterKey = `bench-${randomBytes(16).toString('hex')}`
@@ -258,10 +246,7 @@ async function main(): Promise<number> {
     console.log(out.join('\n'))
 
     const report = { ...meta, hostBusyBeforePct: busyBefore ?? null, params, variants: results, valid: misses.length === 0 }
-    mkdirSync(RESULTS_DIR, { recursive: true })
-    const file = join(RESULTS_DIR, 'failures.json')
-    writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`)
-    console.log(`results written to ${file}`)
+    writeResults('failures.json', report)
     return misses.length ? 2 : 0
   } finally {
     clearTimeout(watchdog)
@@ -287,11 +272,4 @@ function spans(seconds: number[]): string {
 }
 
 installExitHooks('failures')
-main().then(
-  (code) => process.exit(code),
-  async (err: unknown) => {
-    console.error(`\nfailures: HARNESS FAILED: ${err instanceof HarnessError ? err.message : err instanceof Error ? err.stack ?? err.message : String(err)}`)
-    await cleanup().catch(() => undefined)
-    process.exit(1)
-  },
-)
+runMain('failures', main)

@@ -4,8 +4,7 @@
 // problems go to stderr. Exits non-zero if the job itself failed.
 import { createRequire } from 'node:module'
 import { runOpenLoop, type OpenLoopOptions, type OpenLoopResult } from './open-loop.js'
-
-export const RESULT_MARK = '@@bench-result@@ '
+import { workerMain } from './worker-io.js'
 
 export interface ClosedJob {
   kind: 'closed'
@@ -96,24 +95,6 @@ function jobLimitMs(job: Job): number {
   return Math.ceil(seconds * 1000)
 }
 
-async function main(): Promise<void> {
-  const job = JSON.parse(process.argv[2] ?? '') as Job
-  // Hard stop: the worker never outlives its job by much, whatever happens.
-  setTimeout(() => {
-    process.stderr.write(`load-worker: ${job.kind} job exceeded its time limit, exiting\n`)
-    process.exit(3)
-  }, jobLimitMs(job)).unref()
-  const result: JobResult = job.kind === 'closed' ? await runClosed(job) : await runOpenLoop(job)
-  await new Promise<void>((resolve) => process.stdout.write(`${RESULT_MARK}${JSON.stringify(result)}\n`, () => resolve()))
-}
-
 if (import.meta.url === `file://${process.argv[1]}`) {
-  main().then(
-    // Close handles (keep-alive sockets) may linger; the job is done.
-    () => process.exit(0),
-    (err: unknown) => {
-      process.stderr.write(`load-worker failed: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`)
-      process.exit(1)
-    },
-  )
+  workerMain<Job>('load-worker', jobLimitMs, (job): Promise<JobResult> => (job.kind === 'closed' ? runClosed(job) : runOpenLoop(job)))
 }

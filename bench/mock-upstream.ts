@@ -60,8 +60,8 @@ export const INJECTED_FAILURE_BODY = {
   error: { message: 'The server had an error while processing your request. (mock upstream: injected failure)', type: 'server_error', param: null, code: null },
 }
 
-/** mulberry32: a small seeded PRNG returning [0, 1). */
-function seededRandom(seed: number): () => number {
+/** mulberry32: a small seeded PRNG returning [0, 1). Also drives the soak's request mix. */
+export function seededRandom(seed: number): () => number {
   let a = seed >>> 0
   return () => {
     a = (a + 0x6d2b79f5) >>> 0

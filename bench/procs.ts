@@ -50,12 +50,39 @@ export function spawnNode(args: string[], opts: SpawnOptions): ChildProcess {
 }
 
 /**
+ * Calls `onLine` with each complete stdout line of `child` (trimmed) until it
+ * returns true. Output past that point is drained unread. A child that prints
+ * 16 MiB without a newline is a failure: `onOverflow` is called instead.
+ */
+export function readLines(child: ChildProcess, onLine: (line: string) => boolean | void, onOverflow: () => void): void {
+  let buf = ''
+  let done = false
+  child.stdout!.setEncoding('utf8')
+  child.stdout!.on('data', (chunk: string) => {
+    if (done) return
+    buf += chunk
+    if (buf.length > 16 * 1024 * 1024) {
+      done = true
+      return onOverflow()
+    }
+    let nl: number
+    while ((nl = buf.indexOf('\n')) >= 0) {
+      const line = buf.slice(0, nl).trim()
+      buf = buf.slice(nl + 1)
+      if (onLine(line)) {
+        done = true
+        return
+      }
+    }
+  })
+}
+
+/**
  * Resolves with the first stdout line matching `match`, rejecting when the
  * child exits first or `timeoutMs` passes. Keeps draining stdout afterwards.
  */
 export function waitForLine(child: ChildProcess, match: (line: string) => boolean, timeoutMs: number, label: string): Promise<string> {
   return new Promise((resolve, reject) => {
-    let buf = ''
     let settled = false
     const finish = (err: Error | undefined, line?: string) => {
       if (settled) return
@@ -69,19 +96,15 @@ export function waitForLine(child: ChildProcess, match: (line: string) => boolea
     const onExit = (code: number | null, signal: NodeJS.Signals | null) =>
       finish(new Error(`${label}: exited (code ${code}, signal ${signal}) before the expected output`))
     child.once('exit', onExit)
-    child.stdout!.setEncoding('utf8')
-    child.stdout!.on('data', (chunk: string) => {
-      if (settled) return
-      buf += chunk
-      // Bounded: a child that prints megabytes without a newline is a failure.
-      if (buf.length > 16 * 1024 * 1024) return finish(new Error(`${label}: too much output without the expected line`))
-      let nl: number
-      while ((nl = buf.indexOf('\n')) >= 0) {
-        const line = buf.slice(0, nl).trim()
-        buf = buf.slice(nl + 1)
-        if (match(line)) return finish(undefined, line)
-      }
-    })
+    readLines(
+      child,
+      (line) => {
+        if (!match(line)) return false
+        finish(undefined, line)
+        return true
+      },
+      () => finish(new Error(`${label}: too much output without the expected line`)),
+    )
   })
 }
 

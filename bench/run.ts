@@ -10,50 +10,39 @@
 //   npm run bench
 //   BENCH_DURATION=2 BENCH_LATENCY_SECONDS=2 node dist/bench/run.js
 import { randomBytes } from 'node:crypto'
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { cpus, tmpdir } from 'node:os'
-import { dirname, join, resolve } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { request } from 'undici'
-import { RESULT_MARK, type ClosedJob, type ClosedResult, type Job, type OpenJob } from './load-worker.js'
+import type { ClosedJob, ClosedResult, Job, OpenJob } from './load-worker.js'
 import type { OpenLoopResult } from './open-loop.js'
-import { measureCoreShare, sampleBusy, type CoreShare } from './host.js'
+import type { CoreShare } from './host.js'
+import { detectPinning, type Pinning } from './procs.js'
 import {
-  detectPinning,
-  freePort,
-  killAllChildrenSync,
-  spawnNode,
-  stopAllChildren,
-  stopChild,
-  waitExit,
-  waitForLine,
-  type Pinning,
-} from './procs.js'
+  armWatchdog,
+  assertAlive,
+  busyBeforeStart,
+  cleanup,
+  CORE_GATEWAY,
+  CORE_LOAD,
+  fmt,
+  HarnessError,
+  hostMeta,
+  installExitHooks,
+  intEnv,
+  LOAD_JS,
+  makeTmpDir,
+  MOCK_JS,
+  pad,
+  padR,
+  requireBuilt,
+  runMain,
+  runWorker,
+  SERVER_JS,
+  startGateway,
+  startMock,
+  writeResults,
+} from './stack.js'
 
 // ---------------------------------------------------------------- settings
 
-/** Integer env knob with bounds; a bad value is a harness error, not a silent default. */
-function intEnv(name: string, def: number, min: number, max: number): number {
-  const raw = process.env[name]
-  if (raw === undefined || raw === '') return def
-  const n = Number(raw)
-  if (!Number.isInteger(n) || n < min || n > max) throw new HarnessError(`${name} must be an integer in [${min}, ${max}] (got ${JSON.stringify(raw)})`)
-  return n
-}
-
-class HarnessError extends Error {}
-
-const HERE = dirname(fileURLToPath(import.meta.url)) // dist/bench
-const DIST = resolve(HERE, '..')
-const ROOT = resolve(DIST, '..')
-const MOCK_JS = join(HERE, 'mock-upstream.js')
-const WORKER_JS = join(HERE, 'load-worker.js')
-const SERVER_JS = join(DIST, 'server.js')
-const RESULTS_DIR = join(ROOT, 'bench', 'results')
-
-const CORE_LOAD = 0
-const CORE_MOCK = 0
-const CORE_GATEWAY = 1
 const POOL_CONNECTIONS = 64
 const CLOSED_WARMUP_S = 1
 const OPEN_WARMUP_S = 1.5
@@ -88,40 +77,7 @@ function readParams(): Params {
   }
 }
 
-// ---------------------------------------------------------------- lifecycle
-
-let tmpDir: string | undefined
-let cleaning: Promise<void> | undefined
-
-function removeTmp(): void {
-  if (tmpDir) {
-    rmSync(tmpDir, { recursive: true, force: true })
-    tmpDir = undefined
-  }
-}
-
-function cleanup(): Promise<void> {
-  cleaning ??= (async () => {
-    await stopAllChildren()
-    removeTmp()
-  })()
-  return cleaning
-}
-
-process.on('exit', () => {
-  killAllChildrenSync()
-  try {
-    removeTmp()
-  } catch {
-    /* best effort */
-  }
-})
-for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-  process.once(sig, () => {
-    console.error(`\nbench: ${sig}, stopping children and cleaning up`)
-    void cleanup().finally(() => process.exit(130))
-  })
-}
+installExitHooks('bench')
 
 const log = (msg: string) => process.stderr.write(`bench: ${msg}\n`)
 
@@ -132,56 +88,15 @@ interface Target {
   headers: Record<string, string>
 }
 
-async function startMock(pinning: Pinning): Promise<{ origin: string; pid: number | undefined }> {
-  const child = spawnNode([MOCK_JS, '0'], { core: CORE_MOCK, pinning, label: 'mock upstream', env: { ...process.env, MOCK_NO_RECORD: '1' } })
-  const line = await waitForLine(child, (l) => /^http:\/\/127\.0\.0\.1:\d+$/.test(l), 15_000, 'mock upstream')
-  return { origin: line, pid: child.pid }
-}
-
-async function startGateway(pinning: Pinning, dir: string, upstream: string, masterKey: string) {
-  const configPath = join(dir, 'gateway.yaml')
-  writeFileSync(
-    configPath,
-    [
-      'providers:',
-      `  - { name: upstream, type: openai, baseUrl: ${upstream}/v1, apiKey: sk-bench }`,
-      'models:',
-      `  - name: ${MODEL}`,
-      '    deployments: [{ provider: upstream, model: bench-upstream }]',
-      '',
-    ].join('\n'),
-  )
-  const port = await freePort()
-  const env: NodeJS.ProcessEnv = { ...process.env }
-  // Hermetic: no Redis, JWT or body-limit settings leak in from the caller's shell.
-  for (const k of ['REDIS_URL', 'JWT_SECRET', 'BODY_LIMIT_BYTES']) delete env[k]
-  Object.assign(env, {
-    PORT: String(port),
-    HOST: '127.0.0.1',
-    DATABASE_URL: `file:${join(dir, 'bench.db')}`,
-    GATEWAY_CONFIG: configPath,
-    MASTER_KEY: masterKey,
-    LOG_LEVEL: 'warn',
-    SHUTDOWN_GRACE_MS: '2000',
-    NODE_ENV: 'production',
-  })
-  // cwd = the temp dir, so a developer's ./.env is not loaded.
-  const child = spawnNode([SERVER_JS], { core: CORE_GATEWAY, pinning, label: 'gateway', env, cwd: dir })
-  child.stdout!.resume() // the gateway logs to stdout; drain it
-  const origin = `http://127.0.0.1:${port}`
-  const deadline = Date.now() + 30_000
-  for (let attempt = 0; attempt < 300 && Date.now() < deadline; attempt++) {
-    if (child.exitCode !== null || child.signalCode !== null) throw new HarnessError(`gateway exited during start-up (code ${child.exitCode}, signal ${child.signalCode})`)
-    try {
-      const res = await request(`${origin}/health`, { headersTimeout: 1_000, bodyTimeout: 1_000 })
-      await res.body.dump()
-      if (res.statusCode === 200) return { origin, child }
-    } catch {
-      /* not listening yet */
-    }
-    await new Promise((r) => setTimeout(r, 100))
-  }
-  throw new HarnessError('gateway did not answer GET /health with 200 within 30 s')
+function gatewayYaml(upstream: string): string {
+  return [
+    'providers:',
+    `  - { name: upstream, type: openai, baseUrl: ${upstream}/v1, apiKey: sk-bench }`,
+    'models:',
+    `  - name: ${MODEL}`,
+    '    deployments: [{ provider: upstream, model: bench-upstream }]',
+    '',
+  ].join('\n')
 }
 
 /** One request of each kind before any load, so a misconfiguration fails fast and clearly. */
@@ -201,30 +116,18 @@ function chatBody(stream: boolean): string {
 
 // ---------------------------------------------------------------- jobs
 
-/** Which process to account on the gateway's core while a job runs. */
-let gatewayPid: number | undefined
-
 interface WithCore {
   /** The gateway's core during the job (pinned runs on Linux only). */
   gatewayCore?: CoreShare
 }
 
-async function runJob<R extends object>(job: Job, pinning: Pinning, label: string): Promise<R & WithCore> {
+/** Runs one job in a load-worker process; `gatewayPid` is the process accounted on the gateway's core meanwhile. */
+async function runJob<R extends object>(job: Job, pinning: Pinning, label: string, gatewayPid: number | undefined): Promise<R & WithCore> {
   const limitS = job.kind === 'closed' ? job.duration + job.warmupSeconds + 20 : job.seconds + job.warmupSeconds + (2 * job.timeoutMs) / 1000 + 15
   log(`${label} ...`)
-  const child = spawnNode([WORKER_JS, JSON.stringify(job)], { core: CORE_LOAD, pinning, label })
-  // Only meaningful when the gateway has its core to itself.
-  const endShare = pinning.enabled ? measureCoreShare(CORE_GATEWAY, gatewayPid) : undefined
-  try {
-    const line = await waitForLine(child, (l) => l.startsWith(RESULT_MARK), limitS * 1000, label)
-    const gatewayCore = endShare?.()
-    const code = await waitExit(child, 5_000)
-    if (code !== 0 && code !== null) log(`warning: ${label} worker exited with ${code} after its result`)
-    const result = JSON.parse(line.slice(RESULT_MARK.length)) as R
-    return { ...result, ...(gatewayCore ? { gatewayCore } : {}) }
-  } finally {
-    await stopChild(child, 1_000)
-  }
+  const { result, gatewayCore, exitCode } = await runWorker<R>(LOAD_JS, job, { pinning, label, limitMs: limitS * 1000, gatewayPid })
+  if (exitCode !== 0 && exitCode !== null) log(`warning: ${label} worker exited with ${exitCode} after its result`)
+  return { ...result, ...(gatewayCore ? { gatewayCore } : {}) }
 }
 
 interface Pair<R> {
@@ -234,20 +137,7 @@ interface Pair<R> {
 
 // ---------------------------------------------------------------- formatting
 
-const f3 = (n: number | null | undefined) => (n === null || n === undefined || !Number.isFinite(n) ? 'n/a' : n.toFixed(3))
-const f1 = (n: number) => (Number.isFinite(n) ? n.toFixed(1) : 'n/a')
-const pad = (s: string, w: number) => s.padStart(w)
-const padR = (s: string, w: number) => s.padEnd(w)
-
-function cpuModel(): string {
-  try {
-    const m = /^model name\s*:\s*(.+)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))
-    if (m) return m[1]!.trim()
-  } catch {
-    /* not Linux */
-  }
-  return cpus()[0]?.model ?? 'unknown'
-}
+const f3 = (n: number | null | undefined) => fmt(n, 3)
 
 function closedErrors(r: ClosedResult): number {
   return r.non2xx + r.errors + r.timeouts
@@ -261,9 +151,7 @@ function openErrors(r: OpenLoopResult): number {
 
 async function main(): Promise<number> {
   const params = readParams()
-  for (const f of [SERVER_JS, MOCK_JS, WORKER_JS]) {
-    if (!existsSync(f)) throw new HarnessError(`${f} is missing: run \`npx tsc -p tsconfig.json\` (or npm run bench)`)
-  }
+  requireBuilt([SERVER_JS, MOCK_JS, LOAD_JS], 'bench')
   const pinning = detectPinning()
   const pinText = pinning.enabled
     ? `mock + load generators on core ${CORE_LOAD}, gateway alone on core ${CORE_GATEWAY} (taskset)`
@@ -271,28 +159,23 @@ async function main(): Promise<number> {
   if (!pinning.enabled) log(`WARNING: ${pinText}`)
 
   // A shared machine: note how busy it is before we add anything.
-  const busyBefore = await sampleBusy(1_000)
-  const busyText = busyBefore ? Object.entries(busyBefore).map(([c, v]) => `${c} ${v.toFixed(0)}%`).join(', ') : 'unknown'
+  const { pct: busyBefore, text: busyText } = await busyBeforeStart()
   const hostQuiet = !busyBefore || Object.values(busyBefore).every((v) => v < 15)
   if (!hostQuiet) log(`WARNING: the machine is already busy before the bench (${busyText}); figures will be noisy`)
 
   // Bound the whole run: startup + every job's own limit + slack.
   const budgetS = 60 + 4 * (params.duration + CLOSED_WARMUP_S + 20) + 4 * (params.latencySeconds + OPEN_WARMUP_S + 2 * (OPEN_TIMEOUT_MS / 1000) + 15)
-  const watchdog = setTimeout(() => {
-    log(`harness exceeded its ${budgetS} s budget; aborting`)
-    void cleanup().finally(() => process.exit(1))
-  }, budgetS * 1000)
+  const watchdog = armWatchdog('bench', budgetS)
 
   try {
-    tmpDir = mkdtempSync(join(tmpdir(), 'switchyard-bench-'))
+    const dir = makeTmpDir('switchyard-bench-')
     const masterKey = `bench-${randomBytes(16).toString('hex')}`
 
     log('starting mock upstream')
-    const mock = await startMock(pinning)
+    const mock = await startMock(pinning, 'mock upstream')
     log(`mock upstream at ${mock.origin}; starting gateway`)
-    const gw = await startGateway(pinning, tmpDir, mock.origin, masterKey)
+    const gw = await startGateway(pinning, dir, gatewayYaml(mock.origin), masterKey)
     log(`gateway at ${gw.origin}`)
-    gatewayPid = gw.child.pid
 
     const json = { 'content-type': 'application/json' }
     const direct: Target = { url: `${mock.origin}${CHAT_PATH}`, headers: { ...json } }
@@ -300,15 +183,13 @@ async function main(): Promise<number> {
     await preflight('direct', direct, false)
     await preflight('gateway', gateway, true)
 
-    const gatewayAlive = () => {
-      if (gw.child.exitCode !== null || gw.child.signalCode !== null) throw new HarnessError(`gateway died during the run (code ${gw.child.exitCode}, signal ${gw.child.signalCode})`)
-    }
+    const gatewayAlive = () => assertAlive(gw.child, 'gateway')
 
     // ---- throughput, closed loop
     const closed = async (t: Target, stream: boolean, label: string) => {
       gatewayAlive()
       const job: ClosedJob = { kind: 'closed', url: t.url, headers: t.headers, body: chatBody(stream), connections: params.connections, duration: params.duration, warmupSeconds: CLOSED_WARMUP_S }
-      return runJob<ClosedResult>(job, pinning, label)
+      return runJob<ClosedResult>(job, pinning, label, gw.child.pid)
     }
     const tpNon: Pair<ClosedResult & WithCore> = {
       direct: await closed(direct, false, 'throughput non-stream direct'),
@@ -337,7 +218,7 @@ async function main(): Promise<number> {
         timeoutMs: OPEN_TIMEOUT_MS,
         ...(viaGateway ? { numericHeader: OVERHEAD_HEADER } : {}),
       }
-      return runJob<OpenLoopResult>(job, pinning, label)
+      return runJob<OpenLoopResult>(job, pinning, label, gw.child.pid)
     }
     const latNon: Pair<OpenLoopResult & WithCore> = {
       direct: await open(direct, false, 'latency non-stream direct', false),
@@ -385,15 +266,7 @@ async function main(): Promise<number> {
       { name: `added p99 stream TTFB <= ${TARGETS.addedP99MaxMs} ms @ ${params.rate} rps`, value: addedTtfb.p99, limit: TARGETS.addedP99MaxMs, pass: addedTtfb.p99 <= TARGETS.addedP99MaxMs },
     ]
 
-    const meta = {
-      date: new Date().toISOString(),
-      node: process.version,
-      cpu: cpuModel(),
-      cpuCount: cpus().length,
-      platform: `${process.platform} ${process.arch}`,
-      hostBusyBeforePct: busyBefore ?? null,
-      pinning: { ...pinning, mockCore: pinning.enabled ? CORE_MOCK : null, loadCore: pinning.enabled ? CORE_LOAD : null, gatewayCore: pinning.enabled ? CORE_GATEWAY : null },
-    }
+    const meta = { ...hostMeta(pinning), hostBusyBeforePct: busyBefore ?? null }
 
     // ---- table
     const out: string[] = []
@@ -404,7 +277,7 @@ async function main(): Promise<number> {
     out.push(`  ${padR('', 16)}${pad('direct req/s', 14)}${pad('gateway req/s', 15)}${pad('ratio', 8)}${pad('non-2xx d/g', 14)}${pad('errors d/g', 13)}${pad('gw p99 ms', 11)}`)
     for (const [name, p, ratio] of [['non-streaming', tpNon, ratioNon], ['streaming', tpStream, ratioStream]] as const) {
       out.push(
-        `  ${padR(name, 16)}${pad(f1(p.direct.rps), 14)}${pad(f1(p.gateway.rps), 15)}${pad(f3(ratio), 8)}${pad(`${p.direct.non2xx}/${p.gateway.non2xx}`, 14)}${pad(`${p.direct.errors + p.direct.timeouts}/${p.gateway.errors + p.gateway.timeouts}`, 13)}${pad(String(p.gateway.latency.p99), 11)}`,
+        `  ${padR(name, 16)}${pad(fmt(p.direct.rps), 14)}${pad(fmt(p.gateway.rps), 15)}${pad(f3(ratio), 8)}${pad(`${p.direct.non2xx}/${p.gateway.non2xx}`, 14)}${pad(`${p.direct.errors + p.direct.timeouts}/${p.gateway.errors + p.gateway.timeouts}`, 13)}${pad(String(p.gateway.latency.p99), 11)}`,
       )
     }
     const share = (label: string, r: WithCore) =>
@@ -462,10 +335,7 @@ async function main(): Promise<number> {
       notes: directProblems,
       valid: failures.length === 0,
     }
-    mkdirSync(RESULTS_DIR, { recursive: true })
-    const resultFile = join(RESULTS_DIR, 'latest.json')
-    writeFileSync(resultFile, `${JSON.stringify(report, null, 2)}\n`)
-    console.log(`results written to ${resultFile}`)
+    writeResults('latest.json', report)
     return failures.length ? 2 : 0
   } finally {
     clearTimeout(watchdog)
@@ -473,11 +343,4 @@ async function main(): Promise<number> {
   }
 }
 
-main().then(
-  (code) => process.exit(code),
-  async (err: unknown) => {
-    console.error(`\nbench: HARNESS FAILED: ${err instanceof HarnessError ? err.message : err instanceof Error ? err.stack ?? err.message : String(err)}`)
-    await cleanup().catch(() => undefined)
-    process.exit(1)
-  },
-)
+runMain('bench', main)

@@ -12,14 +12,14 @@
 //   npm run soak
 //   SOAK_SECONDS=20 SOAK_RATE=100 node dist/bench/soak.js
 import { randomBytes } from 'node:crypto'
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
-import { join } from 'node:path'
-import { request } from 'undici'
 import type { ChildProcess } from 'node:child_process'
-import { detectPinning, spawnNode, stopChild, waitExit } from './procs.js'
-import { readProcTicks, sampleBusy } from './host.js'
+import { request } from 'undici'
+import { detectPinning, readLines, spawnNode, stopChild, waitExit } from './procs.js'
+import { readProcTicks } from './host.js'
 import { DEFAULT_RETRY_ATTEMPTS } from '../lib/resilience/backoff.js'
 import {
+  armWatchdog,
+  busyBeforeStart,
   cleanup,
   CORE_LOAD,
   fmt,
@@ -33,13 +33,16 @@ import {
   pad,
   padR,
   readRss,
-  RESULTS_DIR,
+  requireBuilt,
+  runMain,
   SERVER_JS,
   startGateway,
   startMock,
   TRAFFIC_JS,
+  writeResults,
 } from './stack.js'
-import { PROGRESS_MARK, RESULT_MARK, SOAK_KINDS, SOAK_MIX, type SoakJob, type SoakProgress, type SoakResult } from './traffic-worker.js'
+import { PROGRESS_MARK, SOAK_KINDS, SOAK_MIX, type SoakJob, type SoakProgress, type SoakResult } from './traffic-worker.js'
+import { RESULT_MARK } from './worker-io.js'
 
 const CHAT_MODEL = 'soak-model'
 const EMBED_MODEL = 'soak-embed'
@@ -121,7 +124,6 @@ function slope(xs: number[], ys: number[]): number {
 /** Reads the worker's stdout line by line: progress lines update `onProgress`, the result line resolves. */
 function readWorker(child: ChildProcess, onProgress: (p: SoakProgress) => void, timeoutMs: number): Promise<SoakResult> {
   return new Promise((resolve, reject) => {
-    let buf = ''
     let settled = false
     const finish = (err: Error | undefined, r?: SoakResult) => {
       if (settled) return
@@ -133,18 +135,17 @@ function readWorker(child: ChildProcess, onProgress: (p: SoakProgress) => void, 
     const timer = setTimeout(() => finish(new HarnessError(`soak load generator: no result within ${timeoutMs / 1000} s`)), timeoutMs)
     // 'close' comes after stdout has been read to its end.
     child.once('close', (code, signal) => finish(new HarnessError(`soak load generator exited (code ${code}, signal ${signal}) without a result`)))
-    child.stdout!.setEncoding('utf8')
-    child.stdout!.on('data', (chunk: string) => {
-      buf += chunk
-      if (buf.length > 16 * 1024 * 1024) return finish(new HarnessError('soak load generator: too much output without a newline'))
-      let nl: number
-      while ((nl = buf.indexOf('\n')) >= 0) {
-        const line = buf.slice(0, nl).trim()
-        buf = buf.slice(nl + 1)
+    readLines(
+      child,
+      (line) => {
         if (line.startsWith(PROGRESS_MARK)) onProgress(JSON.parse(line.slice(PROGRESS_MARK.length)) as SoakProgress)
-        else if (line.startsWith(RESULT_MARK)) finish(undefined, JSON.parse(line.slice(RESULT_MARK.length)) as SoakResult)
-      }
-    })
+        else if (line.startsWith(RESULT_MARK)) {
+          finish(undefined, JSON.parse(line.slice(RESULT_MARK.length)) as SoakResult)
+          return true
+        }
+      },
+      () => finish(new HarnessError('soak load generator: too much output without a newline')),
+    )
   })
 }
 
@@ -165,9 +166,7 @@ async function main(): Promise<number> {
   }
   params.maxInflight = Math.max(POOL_CONNECTIONS, params.rate * 2)
   if (!['tolerant', 'default', 'off'].includes(params.cooldown)) throw new HarnessError(`SOAK_COOLDOWN must be tolerant, default or off (got ${JSON.stringify(params.cooldown)})`)
-  for (const f of [SERVER_JS, MOCK_JS, TRAFFIC_JS]) {
-    if (!existsSync(f)) throw new HarnessError(`${f} is missing: run \`npx tsc -p tsconfig.json\` (or npm run soak)`)
-  }
+  requireBuilt([SERVER_JS, MOCK_JS, TRAFFIC_JS], 'soak')
   if (readRss(process.pid) === undefined) throw new HarnessError('/proc/<pid>/status is not readable here (Linux only): cannot sample RSS')
 
   // A breaker that tracks faults but does not open at the injected rate: its
@@ -183,14 +182,10 @@ async function main(): Promise<number> {
   const pinning = detectPinning()
   const pinText = pinning.enabled ? 'mock + load generator on core 0, gateway alone on core 1 (taskset)' : `NOT PINNED: ${pinning.reason}`
   if (!pinning.enabled) process.stderr.write(`soak: WARNING: ${pinText}\n`)
-  const busyBefore = await sampleBusy(1_000)
-  const busyText = busyBefore ? Object.entries(busyBefore).map(([c, v]) => `${c} ${v.toFixed(0)}%`).join(', ') : 'unknown'
+  const { pct: busyBefore, text: busyText } = await busyBeforeStart()
 
   const budgetS = 90 + params.seconds + 2 * (TIMEOUT_MS / 1000) + 30
-  const watchdog = setTimeout(() => {
-    process.stderr.write(`soak: harness exceeded its ${budgetS} s budget; aborting\n`)
-    void cleanup().finally(() => process.exit(1))
-  }, budgetS * 1000)
+  const watchdog = armWatchdog('soak', budgetS)
 
   try {
     const dir = makeTmpDir('switchyard-soak-')
@@ -405,10 +400,7 @@ async function main(): Promise<number> {
       interrupted,
       gatewayDied,
     }
-    mkdirSync(RESULTS_DIR, { recursive: true })
-    const file = join(RESULTS_DIR, 'soak.json')
-    writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`)
-    console.log(`results written to ${file}`)
+    writeResults('soak.json', report)
     if (interrupted) return 130
     if (gatewayDied || !result) return 1
     return verdict === 'GROWING' || gatewayFaults > 0 ? 2 : 0
@@ -418,11 +410,4 @@ async function main(): Promise<number> {
   }
 }
 
-main().then(
-  (code) => process.exit(code),
-  async (err: unknown) => {
-    console.error(`\nsoak: HARNESS FAILED: ${err instanceof HarnessError ? err.message : err instanceof Error ? err.stack ?? err.message : String(err)}`)
-    await cleanup().catch(() => undefined)
-    process.exit(1)
-  },
-)
+runMain('soak', main)

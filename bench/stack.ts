@@ -1,15 +1,17 @@
-// Shared by bench/failures.ts and bench/soak.ts: starting the mock upstream
-// and the gateway as (pinned) child processes, a temp dir that is always
-// removed, signal handling, env knobs and a few small helpers. Same set-up as
-// bench/run.ts (which keeps its own copy).
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+// Shared by bench/run.ts, bench/failures.ts and bench/soak.ts: starting the
+// mock upstream, the gateway and load generators as (pinned) child processes,
+// a temp dir that is always removed, signal handling, a watchdog, env knobs,
+// the main() wrapper and a few small helpers.
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { cpus, tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { ChildProcess } from 'node:child_process'
 import { connect } from 'node:net'
 import { request } from 'undici'
-import { freePort, killAllChildrenSync, spawnNode, stopAllChildren, waitForLine, type Pinning } from './procs.js'
+import { measureCoreShare, sampleBusy, type CoreShare } from './host.js'
+import { freePort, killAllChildrenSync, spawnNode, stopAllChildren, stopChild, waitExit, waitForLine, type Pinning } from './procs.js'
+import { RESULT_MARK } from './worker-io.js'
 
 export class HarnessError extends Error {}
 
@@ -17,6 +19,7 @@ const HERE = dirname(fileURLToPath(import.meta.url)) // dist/bench
 export const DIST = resolve(HERE, '..')
 export const ROOT = resolve(DIST, '..')
 export const MOCK_JS = join(HERE, 'mock-upstream.js')
+export const LOAD_JS = join(HERE, 'load-worker.js')
 export const TRAFFIC_JS = join(HERE, 'traffic-worker.js')
 export const SERVER_JS = join(DIST, 'server.js')
 export const RESULTS_DIR = join(ROOT, 'bench', 'results')
@@ -26,22 +29,28 @@ export const CORE_LOAD = 0
 export const CORE_MOCK = 0
 export const CORE_GATEWAY = 1
 
-/** Integer env knob with bounds; a bad value is a harness error, not a silent default. */
-export function intEnv(name: string, def: number, min: number, max: number): number {
+/** Env knob with bounds; a bad value is a harness error, not a silent default. */
+function boundedEnv(name: string, def: number, min: number, max: number, integer: boolean): number {
   const raw = process.env[name]
   if (raw === undefined || raw === '') return def
   const n = Number(raw)
-  if (!Number.isInteger(n) || n < min || n > max) throw new HarnessError(`${name} must be an integer in [${min}, ${max}] (got ${JSON.stringify(raw)})`)
+  if (!Number.isFinite(n) || (integer && !Number.isInteger(n)) || n < min || n > max) {
+    throw new HarnessError(`${name} must be ${integer ? 'an integer' : 'a number'} in [${min}, ${max}] (got ${JSON.stringify(raw)})`)
+  }
   return n
 }
 
+/** Integer env knob with bounds. */
+export const intEnv = (name: string, def: number, min: number, max: number) => boundedEnv(name, def, min, max, true)
+
 /** Number env knob with bounds. */
-export function numEnv(name: string, def: number, min: number, max: number): number {
-  const raw = process.env[name]
-  if (raw === undefined || raw === '') return def
-  const n = Number(raw)
-  if (!Number.isFinite(n) || n < min || n > max) throw new HarnessError(`${name} must be a number in [${min}, ${max}] (got ${JSON.stringify(raw)})`)
-  return n
+export const numEnv = (name: string, def: number, min: number, max: number) => boundedEnv(name, def, min, max, false)
+
+/** The compiled files a run needs; a missing one is a harness error naming the build step (`npm run <npmScript>`). */
+export function requireBuilt(files: string[], npmScript: string): void {
+  for (const f of files) {
+    if (!existsSync(f)) throw new HarnessError(`${f} is missing: run \`npx tsc -p tsconfig.json\` (or npm run ${npmScript})`)
+  }
 }
 
 // ---------------------------------------------------------------- lifecycle
@@ -91,6 +100,29 @@ export function installExitHooks(name: string, onSignal?: (sig: NodeJS.Signals) 
       void cleanup().finally(() => process.exit(130))
     })
   }
+}
+
+/** Aborts the run (clean up, exit 1) if it is still going after `budgetS`; clear the returned timer when done. */
+export function armWatchdog(name: string, budgetS: number): NodeJS.Timeout {
+  return setTimeout(() => {
+    process.stderr.write(`${name}: harness exceeded its ${budgetS} s budget; aborting\n`)
+    void cleanup().finally(() => process.exit(1))
+  }, budgetS * 1000)
+}
+
+/**
+ * Runs `main` and exits with the code it returns; a throw is a harness
+ * failure: printed (a HarnessError without its stack), cleaned up, exit 1.
+ */
+export function runMain(name: string, main: () => Promise<number>): void {
+  main().then(
+    (code) => process.exit(code),
+    async (err: unknown) => {
+      console.error(`\n${name}: HARNESS FAILED: ${err instanceof HarnessError ? err.message : err instanceof Error ? err.stack ?? err.message : String(err)}`)
+      await cleanup().catch(() => undefined)
+      process.exit(1)
+    },
+  )
 }
 
 // ---------------------------------------------------------------- processes
@@ -158,6 +190,34 @@ export function assertAlive(child: ChildProcess, label: string): void {
   if (child.exitCode !== null || child.signalCode !== null) throw new HarnessError(`${label} died during the run (code ${child.exitCode}, signal ${child.signalCode})`)
 }
 
+export interface WorkerRun<R> {
+  result: R
+  /** How the gateway's core was used while the job ran (pinned Linux runs only). */
+  gatewayCore?: CoreShare
+  /** The worker's exit code after its result (null: still running after 5 s, then stopped). */
+  exitCode: number | null
+}
+
+/**
+ * Runs one load-generator job (`node <script> '<job json>'`) on the load core
+ * and waits up to `limitMs` for its result line (see bench/worker-io.ts);
+ * meanwhile accounts the gateway's core to `gatewayPid`.
+ */
+export async function runWorker<R>(script: string, job: object, opts: { pinning: Pinning; label: string; limitMs: number; gatewayPid: number | undefined }): Promise<WorkerRun<R>> {
+  const { pinning, label } = opts
+  const child = spawnNode([script, JSON.stringify(job)], { core: CORE_LOAD, pinning, label })
+  try {
+    // Only meaningful when the gateway has its core to itself.
+    const endShare = pinning.enabled ? measureCoreShare(CORE_GATEWAY, opts.gatewayPid) : undefined
+    const line = await waitForLine(child, (l) => l.startsWith(RESULT_MARK), opts.limitMs, label)
+    const gatewayCore = endShare?.()
+    const exitCode = await waitExit(child, 5_000)
+    return { result: JSON.parse(line.slice(RESULT_MARK.length)) as R, ...(gatewayCore ? { gatewayCore } : {}), exitCode }
+  } finally {
+    await stopChild(child, 1_000)
+  }
+}
+
 /** A loopback port nothing listens on (checked: a connect is refused). */
 export async function closedPort(): Promise<number> {
   for (let i = 0; i < 5; i++) {
@@ -175,7 +235,13 @@ export async function closedPort(): Promise<number> {
   throw new HarnessError('could not find a closed loopback port')
 }
 
-// ---------------------------------------------------------------- /proc
+// ---------------------------------------------------------------- host
+
+/** Per-core busy % over 1 s before the run adds anything (undefined without /proc), and as text. */
+export async function busyBeforeStart(): Promise<{ pct: Record<string, number> | undefined; text: string }> {
+  const pct = await sampleBusy(1_000)
+  return { pct, text: pct ? Object.entries(pct).map(([c, v]) => `${c} ${v.toFixed(0)}%`).join(', ') : 'unknown' }
+}
 
 /** Resident set size of a process (VmRSS), bytes; undefined when /proc is not there or the process is gone. */
 export function readRss(pid: number | undefined): number | undefined {
@@ -209,7 +275,15 @@ export function hostMeta(pinning: Pinning) {
   }
 }
 
-// ---------------------------------------------------------------- formatting
+// ---------------------------------------------------------------- output
+
+/** Writes `report` as bench/results/<fileName> and says so on stdout. */
+export function writeResults(fileName: string, report: unknown): void {
+  mkdirSync(RESULTS_DIR, { recursive: true })
+  const file = join(RESULTS_DIR, fileName)
+  writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`)
+  console.log(`results written to ${file}`)
+}
 
 export const fmt = (n: number | null | undefined, digits = 1) => (n === null || n === undefined || !Number.isFinite(n) ? 'n/a' : n.toFixed(digits))
 export const pad = (s: string, w: number) => s.padStart(w)

@@ -10,10 +10,10 @@
 // soak: a fixed-rate mixed load (chat, streamed chat with and without
 //   stream_options, embeddings, client aborts mid-stream) from a seeded PRNG.
 import { Pool } from 'undici'
-import { RESULT_MARK } from './load-worker.js'
+import { seededRandom } from './mock-upstream.js'
 import { summarize, type Summary } from './open-loop.js'
+import { workerMain } from './worker-io.js'
 
-export { RESULT_MARK }
 export const PROGRESS_MARK = '@@bench-progress@@ '
 
 export const ATTEMPTS_HEADER = 'x-switchyard-attempts'
@@ -145,16 +145,16 @@ function headerValue(v: string | string[] | undefined): string | undefined {
   return Array.isArray(v) ? v[0] : v
 }
 
-/** mulberry32, [0, 1). */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
+/** Keep-alive connections to the job's origin, one request at a time on each, with the job's timeouts. */
+function poolFor(job: { origin: string; connections: number; timeoutMs: number }): Pool {
+  return new Pool(job.origin, {
+    connections: job.connections,
+    pipelining: 1,
+    keepAliveTimeout: 60_000,
+    headersTimeout: job.timeoutMs,
+    bodyTimeout: job.timeoutMs,
+    connect: { timeout: 5_000 },
+  })
 }
 
 /**
@@ -216,14 +216,7 @@ async function closedLoop(
 }
 
 async function runClosedHeaders(job: ClosedHeadersJob): Promise<ClosedHeadersResult> {
-  const pool = new Pool(job.origin, {
-    connections: job.connections,
-    pipelining: 1,
-    keepAliveTimeout: 60_000,
-    headersTimeout: job.timeoutMs,
-    bodyTimeout: job.timeoutMs,
-    connect: { timeout: 5_000 },
-  })
+  const pool = poolFor(job)
   try {
     if (job.warmup && job.warmup.seconds > 0) await closedLoop(pool, job, job.warmup.body, job.warmup.seconds, undefined)
 
@@ -296,15 +289,8 @@ async function runClosedHeaders(job: ClosedHeadersJob): Promise<ClosedHeadersRes
 const WORDS = ['alpha', 'bravo', 'charlie', 'delta', 'echo', 'foxtrot', 'golf', 'hotel', 'india', 'juliet', 'kilo', 'lima']
 
 async function runSoak(job: SoakJob, stopSignal: AbortSignal): Promise<SoakResult> {
-  const random = seeded(job.seed)
-  const pool = new Pool(job.origin, {
-    connections: job.connections,
-    pipelining: 1,
-    keepAliveTimeout: 60_000,
-    headersTimeout: job.timeoutMs,
-    bodyTimeout: job.timeoutMs,
-    connect: { timeout: 5_000 },
-  })
+  const random = seededRandom(job.seed)
+  const pool = poolFor(job)
   const c: SoakCounts = { due: 0, sent: 0, ok: 0, non2xx: 0, errors: 0, aborted: 0, streamIncomplete: 0, dropped: 0, inflight: 0 }
   const kinds = Object.fromEntries(SOAK_KINDS.map((k) => [k, { sent: 0, ok: 0, non2xx: 0, errors: 0, hist: new Histogram() }])) as Record<
     SoakKind,
@@ -474,32 +460,17 @@ function jobLimitMs(job: TrafficJob): number {
   return Math.ceil(seconds * 1000)
 }
 
-async function main(): Promise<void> {
-  const job = JSON.parse(process.argv[2] ?? '') as TrafficJob
-  // Hard stop: the worker never outlives its job by much, whatever happens.
-  setTimeout(() => {
-    process.stderr.write(`traffic-worker: ${job.kind} job exceeded its time limit, exiting\n`)
-    process.exit(3)
-  }, jobLimitMs(job)).unref()
-  // SIGINT (Ctrl-C reaches the whole process group) or SIGTERM from the
-  // harness: the soak stops sending and still reports what it has.
-  const stop = new AbortController()
-  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
-    process.on(sig, () => {
-      if (job.kind !== 'soak' || stop.signal.aborted) process.exit(130)
-      stop.abort()
-    })
-  }
-  const result = job.kind === 'closed-headers' ? await runClosedHeaders(job) : await runSoak(job, stop.signal)
-  await new Promise<void>((resolve) => process.stdout.write(`${RESULT_MARK}${JSON.stringify(result)}\n`, () => resolve()))
-}
-
 if (import.meta.url === `file://${process.argv[1]}`) {
-  main().then(
-    () => process.exit(0),
-    (err: unknown) => {
-      process.stderr.write(`traffic-worker failed: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`)
-      process.exit(1)
-    },
-  )
+  workerMain<TrafficJob>('traffic-worker', jobLimitMs, (job) => {
+    // SIGINT (Ctrl-C reaches the whole process group) or SIGTERM from the
+    // harness: the soak stops sending and still reports what it has.
+    const stop = new AbortController()
+    for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+      process.on(sig, () => {
+        if (job.kind !== 'soak' || stop.signal.aborted) process.exit(130)
+        stop.abort()
+      })
+    }
+    return job.kind === 'closed-headers' ? runClosedHeaders(job) : runSoak(job, stop.signal)
+  })
 }
