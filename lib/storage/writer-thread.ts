@@ -4,6 +4,8 @@
 // thread. One worker serves every gateway in the process (tests build many),
 // with one client per database.
 import { parentPort } from 'node:worker_threads'
+import { readlinkSync } from 'node:fs'
+import { setPriority } from 'node:os'
 import { createDb, type Db, type DbProvider } from './client.js'
 import { insertMany, type Row } from './insert-many.js'
 
@@ -26,6 +28,16 @@ export type WriterOp =
 
 export type WriterRequest = WriterOp & { id: number; db: number }
 export type WriterResponse = { id: number; ok: true } | { id: number; ok: false; error: string }
+
+// Lowest CPU priority for this thread only (Linux accepts a thread id in
+// setpriority): when it shares a core with the request thread, the scheduler
+// lets requests preempt the batch writes instead of making them wait for them.
+try {
+  const tid = Number(readlinkSync('/proc/thread-self').split('/').pop())
+  if (Number.isInteger(tid) && tid > 0) setPriority(tid, 19)
+} catch {
+  // Not Linux, or not permitted: the writes still happen, at normal priority.
+}
 
 const clients = new Map<number, Promise<{ db: Db; provider: DbProvider; schema?: string }>>()
 
