@@ -28,6 +28,8 @@ import v1Routes from './routes/v1/index.js'
 export interface BuildOptions extends ConfigPluginOptions {
   config?: AppConfig
   logger?: FastifyServerOptions['logger']
+  /** Where the default logger writes (tests read it); stdout otherwise. */
+  logStream?: NodeJS.WritableStream
 }
 
 const REDACT = [
@@ -47,7 +49,11 @@ const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
 export async function buildApp(opts: BuildOptions = {}): Promise<FastifyInstance> {
   const config = opts.config ?? loadAppConfig(opts)
   const app = Fastify({
-    logger: opts.logger ?? { level: config.env.LOG_LEVEL, redact: { paths: REDACT, censor: '[redacted]' } },
+    logger: opts.logger ?? {
+      level: config.env.LOG_LEVEL,
+      redact: { paths: REDACT, censor: '[redacted]' },
+      ...(opts.logStream ? { stream: opts.logStream } : {}),
+    },
     bodyLimit: config.env.BODY_LIMIT_BYTES,
     // Honour a caller's request id when it is sane, so traces join up.
     genReqId: (req) => {
