@@ -8,7 +8,12 @@ import type { Db, DbProvider } from './client.js'
 export type Value = string | number | boolean | Date | null
 export type Row = Record<string, Value>
 
-/** SQLite's default limit on bound parameters is 32766; stay well below it. */
+/**
+ * Rows per statement. SQLite allows 32766 bound parameters, but each large
+ * statement makes Prisma's engine allocate in proportion, and the writer
+ * thread's memory grew with it; small statements keep it flat.
+ */
+const MAX_ROWS_PER_STATEMENT = 100
 const MAX_PARAMS = 30_000
 
 function sqliteValue(v: Value): string | number | null {
@@ -20,7 +25,7 @@ function sqliteValue(v: Value): string | number | null {
 export async function insertMany<R extends Record<string, Value>>(db: Db, provider: DbProvider, table: string, rows: R[], schema?: string): Promise<void> {
   if (rows.length === 0) return
   const columns = Object.keys(rows[0]!)
-  const perStatement = Math.max(1, Math.floor(MAX_PARAMS / columns.length))
+  const perStatement = Math.max(1, Math.min(MAX_ROWS_PER_STATEMENT, Math.floor(MAX_PARAMS / columns.length)))
   for (let start = 0; start < rows.length; start += perStatement) {
     const slice = rows.slice(start, start + perStatement)
     const params: unknown[] = []
