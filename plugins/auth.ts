@@ -63,9 +63,6 @@ export default fp(
       )
     }
     await store.reload()
-    if (!app.config.env.MASTER_KEY && store.size === 0) {
-      app.log.warn('no MASTER_KEY and no gateway keys: every /v1 request will be refused until one is set')
-    }
     const secret = app.config.env.JWT_SECRET
     if (secret) {
       // HS256 only: a token signed with anything else (including "none") is refused.
