@@ -2,133 +2,33 @@
 // router chose, one attempt at a time, and hands back what to answer with.
 // It knows nothing of Fastify; observers receive every attempt and outcome.
 import { Readable } from 'node:stream'
+import { attemptFailure, AttemptError, formatUsd, toGatewayError, withCost } from './failures.js'
+import { headerRecord, readBuffer, readText } from './read.js'
+import { relayStream } from './stream-relay.js'
+import type {
+  AttemptGate,
+  AttemptRecord,
+  EngineOptions,
+  FallbackPlan,
+  ProxyJob,
+  ProxyResponse,
+} from './types.js'
+
 import type { Dispatcher } from 'undici'
-import type { ChatCompletionChunk, ChatCompletionRequest, EmbeddingsRequest, EmbeddingsResponse, Usage } from '../openai/types.js'
-import type { DeploymentEntry, ModelEntry, ProviderEntry, RoutingTable } from '../routing/table.js'
-import type { ErrorInfo, Operation, StreamTranslator, TranslateContext } from '../providers/types.js'
+import type { ChatCompletionRequest, EmbeddingsRequest, EmbeddingsResponse, Usage } from '../openai/types.js'
+import type { DeploymentEntry, ModelEntry, ProviderEntry } from '../routing/table.js'
+import type { Operation, TranslateContext } from '../providers/types.js'
 import { UpstreamError } from '../providers/types.js'
 import { errors, GatewayError, fromErrorInfo } from '../errors.js'
 import { SseParser, SSE_DONE } from '../sse.js'
 import { applyEncodingFormat } from '../openai/embeddings.js'
 import { ensureStreamUsage, rewriteModel } from './body.js'
-import type { Pools } from './pools.js'
 import { AttemptDeadline, mergeTimeouts, type Timeouts } from './timeouts.js'
 import { mergeRetryPolicy, retryWait, sleep } from '../resilience/backoff.js'
-import { classifyFailure, isDeploymentFault, type FailureAction, type FailureKind } from '../resilience/classify.js'
+import { classifyFailure, type FailureAction } from '../resilience/classify.js'
 
-export interface AttemptRecord {
-  requestId: string
-  deployment: DeploymentEntry
-  operation: Operation
-  stream: boolean
-  ok: boolean
-  /** Upstream HTTP status; 0 when no response arrived (connection error, timeout). */
-  status: number
-  totalMs: number
-  ttftMs?: number
-  usage?: Usage
-  error?: string
-  /** True when the client went away; not the deployment's fault. */
-  clientClosed?: boolean
-  /** How the attempt failed (unset on success). */
-  failure?: FailureKind
-  /** The failure counts against the deployment (5xx, 429, timeout, connection error, bad response). */
-  fault?: boolean
-  /** The attempt was a half-open circuit's probe. */
-  probe?: boolean
-  /** 0 for a deployment's first attempt, n for its n-th retry. */
-  retry?: number
-}
-
-export interface CompletionRecord {
-  requestId: string
-  operation: Operation
-  requestedModel: string
-  deployment?: DeploymentEntry
-  stream: boolean
-  status: number
-  attempts: number
-  usage?: Usage
-  costUsd?: number
-  error?: string
-  meta?: Record<string, unknown>
-}
-
-export interface ProxyObserver {
-  onAttempt?(record: AttemptRecord): void
-  onComplete?(record: CompletionRecord): void
-}
-
-export interface EngineOptions {
-  pools: Pools
-  observer?: ProxyObserver
-  /** USD cost of a usage on a deployment, when its price is known. */
-  costOf?: (deployment: DeploymentEntry, usage: Usage) => number | undefined
-  /** Counts attempts in flight per deployment (for least-busy routing and caps). */
-  inflight?: { acquire(deploymentId: string): () => void }
-  /**
-   * Overrides whether a failed attempt may go on (retry, next candidate) or
-   * is answered at once. Default: lib/resilience/classify.ts.
-   */
-  shouldFallback?: (error: GatewayError, status: number) => boolean
-  /** Consulted right before every attempt (the circuit breaker); see useGate(). */
-  gate?: AttemptGate
-  /** [0, 1) source for the backoff jitter; Math.random by default. */
-  random?: () => number
-}
-
-/** Lets an attempt through or refuses it (e.g. the deployment's circuit is open). */
-export interface AttemptGate {
-  admit(deployment: DeploymentEntry): { ok: true; probe?: boolean } | { ok: false; reason: string; retryAt?: number }
-}
-
-/** The ranked deployments of a fallback model. */
-export interface FallbackPlan {
-  model: ModelEntry
-  candidates: DeploymentEntry[]
-  /** Set when deployments were left out for cooling down: epoch ms when the first reopens. */
-  coolingUntil?: number
-}
-
-export interface ProxyJob<B> {
-  requestId: string
-  /** Unix seconds of the request; `created` of synthesized responses. */
-  created: number
-  body: B
-  /** The request body exactly as the client sent it. */
-  raw: string
-  stream: boolean
-  /** The client asked for a usage chunk (stream_options.include_usage). */
-  includeUsage: boolean
-  model: ModelEntry
-  /** Ordered attempt list: first is tried first. */
-  candidates: DeploymentEntry[]
-  table: RoutingTable
-  /** Aborted when the client disconnects. */
-  signal: AbortSignal
-  meta?: Record<string, unknown>
-  /**
-   * Ranks the deployments of one of `model.fallbacks` / `contextWindowFallbacks`;
-   * undefined when that model cannot be used. Without it there are no model fallbacks.
-   */
-  planFallback?: (modelName: string) => FallbackPlan | undefined
-  /** Set when deployments of `model` were left out for cooling down: epoch ms when the first reopens. */
-  coolingUntil?: number
-}
-
-export interface ProxyResponse {
-  status: number
-  headers: Record<string, string>
-  body: Buffer | string | Readable
-  deployment: DeploymentEntry
-  /** Every attempt made, retries included. */
-  attempts: number
-  /** Time spent waiting on the upstream (backoff waits included), for the overhead figure. */
-  upstreamMs: number
-  costUsd?: number
-  /** Set when a fallback model answered: its name. */
-  fallbackModel?: string
-}
+export type * from './types.js'
+export { formatUsd, toGatewayError } from './failures.js'
 
 const JSON_HEADERS = { 'content-type': 'application/json' }
 const SSE_HEADERS = { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive' }
@@ -139,29 +39,6 @@ export function isRetryableStatus(status: number): boolean {
 }
 
 const now = () => performance.now()
-
-/** Raised inside an attempt; carries the upstream status (0 = no response). */
-class AttemptError extends Error {
-  constructor(
-    readonly gatewayError: GatewayError,
-    readonly status: number,
-    readonly kind: FailureKind,
-    /** The upstream's retry-after / retry-after-ms, in ms. */
-    readonly retryAfterMs?: number,
-  ) {
-    super(gatewayError.message)
-  }
-
-  /** What the attempt record says about this failure. */
-  get recordExtra(): Partial<AttemptRecord> {
-    return {
-      error: this.gatewayError.code ?? undefined,
-      failure: this.kind,
-      fault: isDeploymentFault(this.kind, this.status, this.gatewayError.code),
-      clientClosed: this.kind === 'client_closed' || undefined,
-    }
-  }
-}
 
 /** Where a model's attempts left off. */
 type ModelOutcome = { kind: 'ok'; response: ProxyResponse } | { kind: Exclude<FailureAction, 'retry'> }
@@ -174,30 +51,6 @@ interface RunState {
   lastDeployment?: DeploymentEntry
   /** Epoch ms when the first deployment skipped for cooling down reopens. */
   coolingUntil?: number
-}
-
-function headerRecord(headers: Dispatcher.ResponseData['headers']): Record<string, string | string[] | undefined> {
-  return headers as Record<string, string | string[] | undefined>
-}
-
-async function readText(body: Dispatcher.ResponseData['body'], limit = 64 * 1024): Promise<string> {
-  const chunks: Buffer[] = []
-  let size = 0
-  for await (const chunk of body) {
-    if (size < limit) chunks.push(chunk as Buffer)
-    size += (chunk as Buffer).length
-  }
-  return Buffer.concat(chunks).toString('utf8').slice(0, limit)
-}
-
-async function readBuffer(body: Dispatcher.ResponseData['body']): Promise<Buffer> {
-  const chunks: Buffer[] = []
-  for await (const chunk of body) chunks.push(chunk as Buffer)
-  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)
-}
-
-function errorEvent(err: GatewayError): string {
-  return `data: ${JSON.stringify(err.toJSON())}\n\n`
 }
 
 export class ProxyEngine {
@@ -423,7 +276,7 @@ export class ProxyEngine {
       })
     } catch (err) {
       deadline.dispose()
-      const failure = this.attemptFailure(err, deadline.reason)
+      const failure = attemptFailure(err, deadline.reason)
       record(false, 0, failure.recordExtra)
       throw failure
     }
@@ -478,7 +331,7 @@ export class ProxyEngine {
         record(false, err.status, err.recordExtra)
         throw err
       }
-      const failure = this.attemptFailure(err, deadline.reason)
+      const failure = attemptFailure(err, deadline.reason)
       record(false, 0, failure.recordExtra)
       throw failure
     }
@@ -503,15 +356,6 @@ export class ProxyEngine {
     return { status, headers, body, deployment, upstreamMs, costUsd }
   }
 
-  private attemptFailure(err: unknown, reason: AttemptDeadline['reason']): AttemptError {
-    if (err instanceof AttemptError) return err
-    if (reason === 'first_byte_timeout') return new AttemptError(errors.upstreamTimeout('no response before the first-byte deadline'), 0, 'timeout')
-    if (reason === 'total_timeout') return new AttemptError(errors.upstreamTimeout('the attempt exceeded its total deadline'), 0, 'timeout')
-    if (reason === 'client_closed') return new AttemptError(errors.upstreamUnreachable('the client closed the request'), 0, 'client_closed')
-    const e = err as NodeJS.ErrnoException
-    if (e?.code === 'UND_ERR_CONNECT_TIMEOUT') return new AttemptError(errors.upstreamTimeout('connect timeout'), 0, 'timeout')
-    return new AttemptError(errors.upstreamUnreachable(e?.code ?? e?.message ?? 'unknown error'), 0, 'network')
-  }
 
   /** The built-in mock: answered in-process. */
   private local(
@@ -585,7 +429,7 @@ export class ProxyEngine {
       first = await iterator.next()
     } catch (err) {
       deadline.dispose()
-      const failure = this.attemptFailure(err, deadline.reason)
+      const failure = attemptFailure(err, deadline.reason)
       record(false, upstream.statusCode, failure.recordExtra)
       throw failure
     }
@@ -607,7 +451,12 @@ export class ProxyEngine {
     deadline.firstByte()
     const ttftMs = now() - started
     const translator = provider.adapter.chat?.stream(this.ctx(job, deployment), job.body)
-    const body = Readable.from(this.relay(job, deployment, first.value, iterator, translator, deadline, started, ttftMs, record), {
+    const body = Readable.from(relayStream({
+        job, deployment, firstChunk: first.value, iterator, translator, deadline, started, ttftMs, record,
+        costOf: this.options.costOf,
+        onComplete: (r) => this.options.observer?.onComplete?.(r),
+        attempts: () => this.runs.get(job)?.attempts ?? 1,
+      }), {
       objectMode: false,
       highWaterMark: 16 * 1024,
     })
@@ -641,156 +490,4 @@ export class ProxyEngine {
       return undefined
     }
   }
-
-  private async *relay(
-    job: ProxyJob<ChatCompletionRequest>,
-    deployment: DeploymentEntry,
-    firstChunk: Buffer,
-    iterator: AsyncIterator<Buffer>,
-    translator: StreamTranslator | undefined,
-    deadline: AttemptDeadline,
-    started: number,
-    ttftMs: number,
-    record: (ok: boolean, status: number, extra?: Partial<AttemptRecord>) => void,
-  ): AsyncGenerator<string> {
-    const parser = new SseParser()
-    let usage: Usage | undefined
-    let usageChunk: ChatCompletionChunk | undefined
-    let sawDone = false
-    let costUsd: number | undefined
-    let failure: GatewayError | undefined
-    // How it failed, for the circuit breaker; in-band error events are 'http'.
-    let failureKind: FailureKind = 'http'
-    // Chunks translated from the same network read as an in-band upstream error.
-    let unsent = ''
-    // Stays true only when the client went away and the generator was returned.
-    let returned = true
-
-    const handle = (events: ReturnType<SseParser['push']>): string => {
-      let out = ''
-      for (const ev of events) {
-        if (translator) {
-          let chunks: ChatCompletionChunk[]
-          try {
-            chunks = translator.push(ev)
-          } catch (err) {
-            unsent = out
-            throw err
-          }
-          for (const chunk of chunks) {
-            if (chunk.usage) {
-              usage = chunk.usage
-              if (chunk.choices.length === 0) {
-                usageChunk = chunk
-                continue
-              }
-            }
-            out += `data: ${JSON.stringify(chunk)}\n\n`
-          }
-          continue
-        }
-        const data = ev.data
-        if (data === '[DONE]') {
-          sawDone = true
-          continue
-        }
-        if (data.includes('"usage":{')) {
-          try {
-            const chunk = JSON.parse(data) as ChatCompletionChunk
-            if (chunk.usage) {
-              usage = chunk.usage
-              if (!chunk.choices || chunk.choices.length === 0) {
-                usageChunk = chunk
-                continue
-              }
-            }
-          } catch {
-            // Not JSON: pass it on untouched, the client sees what the upstream sent.
-          }
-        } else if (data.startsWith('{"error"')) {
-          try {
-            const e = (JSON.parse(data) as { error: { message?: string; type?: string; code?: string } }).error
-            failure = new GatewayError({ status: 502, type: e.type ?? 'upstream_error', code: e.code ?? null, message: e.message ?? 'upstream stream error' })
-            // Sent once, as the final event below.
-            continue
-          } catch {
-            // Fall through: forwarded as is.
-          }
-        }
-        out += `data: ${data}\n\n`
-      }
-      return out
-    }
-
-    try {
-      let out = handle(parser.push(firstChunk))
-      if (out) yield out
-      for (;;) {
-        const next = await iterator.next()
-        if (next.done) break
-        out = handle(parser.push(next.value))
-        if (out) yield out
-      }
-      const tail = handle(parser.end())
-      if (tail) yield tail
-      if (translator) {
-        for (const chunk of translator.finish()) {
-          if (chunk.usage) usage = chunk.usage
-          if (chunk.choices.length === 0) usageChunk = chunk
-          else yield `data: ${JSON.stringify(chunk)}\n\n`
-        }
-      }
-      const complete = translator ? translator.done : sawDone
-      if (!complete && !failure) {
-        failure = errors.upstreamBadResponse('the upstream stream ended before it was complete')
-        failureKind = 'bad_response'
-      }
-      returned = false
-    } catch (err) {
-      returned = false
-      if (err instanceof UpstreamError) failure = fromErrorInfo(err.info)
-      else if (deadline.reason === 'first_byte_timeout' || deadline.reason === 'total_timeout') {
-        failure = this.attemptFailure(err, deadline.reason).gatewayError
-        failureKind = 'timeout'
-      } else if (deadline.reason !== 'client_closed') {
-        failure = errors.upstreamStreamInterrupted((err as NodeJS.ErrnoException)?.code ?? (err as Error)?.message ?? 'unknown error')
-        failureKind = 'network'
-      }
-    } finally {
-      // Runs on completion, on upstream failure and when the client goes away
-      // (the Readable is destroyed and this generator returned): in every case
-      // the upstream request is released and the outcome recorded.
-      const clientClosed = returned || deadline.reason === 'client_closed'
-      deadline.abort('client_closed')
-      void iterator.return?.()
-      costUsd = usage ? this.options.costOf?.(deployment, usage) : undefined
-      const error = failure?.code ?? (clientClosed ? 'client_closed' : undefined)
-      const failed = failure ? { failure: failureKind, fault: isDeploymentFault(failureKind, failure.statusCode, failure.code) } : clientClosed ? { failure: 'client_closed' as const, fault: false } : {}
-      record(!failure && !clientClosed, 200, { ttftMs, usage, totalMs: now() - started, error, clientClosed, ...failed })
-      this.options.observer?.onComplete?.({
-        requestId: job.requestId, operation: 'chat', requestedModel: job.model.name, deployment, stream: true,
-        status: failure ? failure.statusCode : clientClosed ? 499 : 200, attempts: this.runs.get(job)?.attempts ?? 1, usage, costUsd, error, meta: job.meta,
-      })
-    }
-    // Reached only when the client is still there.
-    if (unsent) yield unsent
-    if (usageChunk && job.includeUsage) {
-      yield `data: ${JSON.stringify(costUsd !== undefined ? withCost(usageChunk, costUsd) : usageChunk)}\n\n`
-    }
-    yield failure ? errorEvent(failure) : SSE_DONE
-  }
-}
-
-function withCost(chunk: ChatCompletionChunk, costUsd: number): ChatCompletionChunk {
-  return { ...chunk, switchyard: { cost_usd: Number(formatUsd(costUsd)) } }
-}
-
-export function formatUsd(value: number): string {
-  return value.toFixed(10).replace(/0+$/, '').replace(/\.$/, '.0')
-}
-
-export function toGatewayError(err: unknown): GatewayError {
-  if (err instanceof GatewayError) return err
-  if (err instanceof UpstreamError) return fromErrorInfo(err.info as ErrorInfo)
-  return errors.internal()
 }

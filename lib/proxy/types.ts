@@ -1,0 +1,123 @@
+// What the proxy engine takes and gives: jobs, responses, and the records
+// observers receive for every attempt and outcome.
+import type { Readable } from 'node:stream'
+import type { Usage } from '../openai/types.js'
+import type { DeploymentEntry, ModelEntry, RoutingTable } from '../routing/table.js'
+import type { Operation } from '../providers/types.js'
+import type { FailureKind } from '../resilience/classify.js'
+import type { Pools } from './pools.js'
+import type { GatewayError } from '../errors.js'
+
+export interface AttemptRecord {
+  requestId: string
+  deployment: DeploymentEntry
+  operation: Operation
+  stream: boolean
+  ok: boolean
+  /** Upstream HTTP status; 0 when no response arrived (connection error, timeout). */
+  status: number
+  totalMs: number
+  ttftMs?: number
+  usage?: Usage
+  error?: string
+  /** True when the client went away; not the deployment's fault. */
+  clientClosed?: boolean
+  /** How the attempt failed (unset on success). */
+  failure?: FailureKind
+  /** The failure counts against the deployment (5xx, 429, timeout, connection error, bad response). */
+  fault?: boolean
+  /** The attempt was a half-open circuit's probe. */
+  probe?: boolean
+  /** 0 for a deployment's first attempt, n for its n-th retry. */
+  retry?: number
+}
+
+export interface CompletionRecord {
+  requestId: string
+  operation: Operation
+  requestedModel: string
+  deployment?: DeploymentEntry
+  stream: boolean
+  status: number
+  attempts: number
+  usage?: Usage
+  costUsd?: number
+  error?: string
+  meta?: Record<string, unknown>
+}
+
+export interface ProxyObserver {
+  onAttempt?(record: AttemptRecord): void
+  onComplete?(record: CompletionRecord): void
+}
+
+export interface EngineOptions {
+  pools: Pools
+  observer?: ProxyObserver
+  /** USD cost of a usage on a deployment, when its price is known. */
+  costOf?: (deployment: DeploymentEntry, usage: Usage) => number | undefined
+  /** Counts attempts in flight per deployment (for least-busy routing and caps). */
+  inflight?: { acquire(deploymentId: string): () => void }
+  /**
+   * Overrides whether a failed attempt may go on (retry, next candidate) or
+   * is answered at once. Default: lib/resilience/classify.ts.
+   */
+  shouldFallback?: (error: GatewayError, status: number) => boolean
+  /** Consulted right before every attempt (the circuit breaker); see useGate(). */
+  gate?: AttemptGate
+  /** [0, 1) source for the backoff jitter; Math.random by default. */
+  random?: () => number
+}
+
+/** Lets an attempt through or refuses it (e.g. the deployment's circuit is open). */
+export interface AttemptGate {
+  admit(deployment: DeploymentEntry): { ok: true; probe?: boolean } | { ok: false; reason: string; retryAt?: number }
+}
+
+/** The ranked deployments of a fallback model. */
+export interface FallbackPlan {
+  model: ModelEntry
+  candidates: DeploymentEntry[]
+  /** Set when deployments were left out for cooling down: epoch ms when the first reopens. */
+  coolingUntil?: number
+}
+
+export interface ProxyJob<B> {
+  requestId: string
+  /** Unix seconds of the request; `created` of synthesized responses. */
+  created: number
+  body: B
+  /** The request body exactly as the client sent it. */
+  raw: string
+  stream: boolean
+  /** The client asked for a usage chunk (stream_options.include_usage). */
+  includeUsage: boolean
+  model: ModelEntry
+  /** Ordered attempt list: first is tried first. */
+  candidates: DeploymentEntry[]
+  table: RoutingTable
+  /** Aborted when the client disconnects. */
+  signal: AbortSignal
+  meta?: Record<string, unknown>
+  /**
+   * Ranks the deployments of one of `model.fallbacks` / `contextWindowFallbacks`;
+   * undefined when that model cannot be used. Without it there are no model fallbacks.
+   */
+  planFallback?: (modelName: string) => FallbackPlan | undefined
+  /** Set when deployments of `model` were left out for cooling down: epoch ms when the first reopens. */
+  coolingUntil?: number
+}
+
+export interface ProxyResponse {
+  status: number
+  headers: Record<string, string>
+  body: Buffer | string | Readable
+  deployment: DeploymentEntry
+  /** Every attempt made, retries included. */
+  attempts: number
+  /** Time spent waiting on the upstream (backoff waits included), for the overhead figure. */
+  upstreamMs: number
+  costUsd?: number
+  /** Set when a fallback model answered: its name. */
+  fallbackModel?: string
+}
