@@ -42,6 +42,7 @@ export class Pipeline {
     const finish = (outcome: Outcome) => {
       if (settled) return
       settled = true
+      outcome.durationMs ??= performance.now() - ctx.startedAt
       this.observeOutcome(ctx, outcome)
       this.settle(reservations, outcome)
     }

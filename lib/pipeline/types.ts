@@ -75,6 +75,10 @@ export interface Outcome {
   costUsd?: number
   /** An error code when the request failed. */
   error?: string
+  /** Time to the first byte of a stream's answer, from the request's arrival. */
+  ttftMs?: number
+  /** From the request's arrival to its outcome; stamped by the pipeline. */
+  durationMs?: number
 }
 
 // ---------------------------------------------------------------------------
