@@ -6,6 +6,7 @@ import type { ChatCompletionRequest } from '../openai/types.js'
 import type { PriceEntry } from '../cost/compute.js'
 import { createStrategy, isStrategyName } from '../strategies/index.js'
 import { matchRule, rankByDeploymentIds, type Rule, type RuleRequest } from '../strategies/rules.js'
+import { expectedCompletion, requestedMaxTokens, type ExpectedCompletion } from '../strategies/expected-completion.js'
 import type { Candidate, LatencyView, RankedCandidate, RoutingSignals, Strategy, StrategyName } from '../strategies/types.js'
 import type { DeploymentEntry, ModelEntry, RoutingTable } from './table.js'
 
@@ -44,8 +45,23 @@ export interface RoutingPlan {
   ranked: RankedCandidate[]
   /** Deployments left out, and why. */
   excluded: Array<{ id: string; reason: string }>
-  /** Set when the plan had to count tokens. */
+  /** Prompt tokens on the first ranked deployment, when the plan had to count them there. */
   promptTokens?: number
+  /** Set when the strategy priced completions: the one figure every candidate was compared on. */
+  expectedCompletion?: ExpectedCompletion
+}
+
+/**
+ * The completion every deployment of `model` is compared on for this request
+ * (see lib/strategies/expected-completion.ts): its history is that of ALL the
+ * model's deployments, enabled or not, available or not.
+ */
+export function modelExpectedCompletion(
+  model: ModelEntry,
+  body: Record<string, unknown>,
+  latency: (deploymentId: string) => LatencyView | undefined,
+): ExpectedCompletion {
+  return expectedCompletion(requestedMaxTokens(body), model.deployments.map((d) => latency(d.id)))
 }
 
 const MAX_STRATEGY_INSTANCES = 10_000
@@ -69,14 +85,44 @@ export class RoutingPlanner {
 
   plan(req: PlanRequest, table: RoutingTable): RoutingPlan {
     let model = req.model
-    let promptTokens: number | undefined
     const body = req.body as ChatCompletionRequest
-    const tokens = (): number => {
-      if (promptTokens === undefined) {
-        const first = model.deployments[0]
-        promptTokens = first && Array.isArray(body.messages) ? this.deps.countTokens(body, first) : 0
+    const deps = this.deps
+
+    // Prompt tokens per deployment, counted on first use: each provider
+    // bills with its own tokenizer, so each candidate is priced with its own count.
+    const counts = new Map<string, number>()
+    const countOn = (d: DeploymentEntry): number => {
+      let n = counts.get(d.id)
+      if (n === undefined) {
+        n = Array.isArray(body.messages) ? deps.countTokens(body, d) : 0
+        counts.set(d.id, n)
       }
-      return promptTokens
+      return n
+    }
+
+    // Which deployments of a model can take traffic now, checked once per model.
+    const availability = new Map<ModelEntry, { usable: DeploymentEntry[]; excluded: RoutingPlan['excluded'] }>()
+    const available = (m: ModelEntry) => {
+      let a = availability.get(m)
+      if (!a) {
+        a = { usable: [], excluded: [] }
+        for (const d of m.deployments) {
+          const why = d.enabled ? deps.unavailable?.(d) : 'disabled'
+          if (why) a.excluded.push({ id: d.id, reason: why })
+          else a.usable.push(d)
+        }
+        availability.set(m, a)
+      }
+      return a
+    }
+    // The deployment a model-level token count stands for: the first that can
+    // take traffic (not a disabled or cooling one, whose provider may count
+    // differently), else the first enabled one.
+    const representative = (m: ModelEntry): DeploymentEntry | undefined =>
+      available(m).usable[0] ?? m.deployments.find((d) => d.enabled) ?? m.deployments[0]
+    const tokensOf = (m: ModelEntry): number => {
+      const d = representative(m)
+      return d ? countOn(d) : 0
     }
 
     let strategy: StrategyName
@@ -93,6 +139,7 @@ export class RoutingPlanner {
     }
 
     if (strategy === 'rules') {
+      const ruleModel = model
       const ruleRequest: RuleRequest = {
         model: model.name,
         keyId: req.keyId ?? undefined,
@@ -100,7 +147,7 @@ export class RoutingPlanner {
         headers: req.headers,
         metadata: (body.metadata as Record<string, unknown> | undefined) ?? undefined,
         get promptTokens() {
-          return tokens()
+          return tokensOf(ruleModel)
         },
         stream: req.stream,
         hasTools: Array.isArray(body.tools) && body.tools.length > 0,
@@ -118,44 +165,39 @@ export class RoutingPlanner {
           const target = table.get(action.model)
           if (target) {
             model = target
-            promptTokens = undefined
             if (target.strategy && isStrategyName(target.strategy) && target.strategy !== 'rules') strategy = target.strategy
           }
         }
       }
     }
 
-    const excluded: RoutingPlan['excluded'] = []
-    const candidates: Candidate[] = []
-    for (const d of model.deployments) {
-      if (!d.enabled) {
-        excluded.push({ id: d.id, reason: 'disabled' })
-        continue
-      }
-      const why = this.deps.unavailable?.(d)
-      if (why) {
-        excluded.push({ id: d.id, reason: why })
-        continue
-      }
-      candidates.push({
-        id: d.id,
-        provider: d.provider,
-        providerType: d.providerType,
-        model: d.model,
-        upstreamModel: d.upstreamModel,
-        position: d.position,
-        weight: d.weight,
-        pricing: this.deps.priceOf(d),
-      })
-    }
+    const finalModel = model
+    const { usable, excluded } = available(finalModel)
+    const byId = new Map(usable.map((d) => [d.id, d]))
+    const candidates: Candidate[] = usable.map((d) => ({
+      id: d.id,
+      provider: d.provider,
+      providerType: d.providerType,
+      model: d.model,
+      upstreamModel: d.upstreamModel,
+      position: d.position,
+      weight: d.weight,
+      pricing: deps.priceOf(d),
+    }))
 
-    const maxOut = body.max_completion_tokens ?? body.max_tokens
-    const deps = this.deps
+    let expected: ExpectedCompletion | undefined
     const signals: RoutingSignals = {
       get promptTokens() {
-        return tokens()
+        return tokensOf(finalModel)
       },
-      maxOutputTokens: typeof maxOut === 'number' ? maxOut : undefined,
+      promptTokensOf: (c) => {
+        const d = byId.get(c.id)
+        return d ? countOn(d) : tokensOf(finalModel)
+      },
+      maxOutputTokens: requestedMaxTokens(body),
+      get expectedCompletion() {
+        return (expected ??= modelExpectedCompletion(finalModel, body, deps.latency))
+      },
       stream: req.stream,
       latency: (id) => deps.latency(id),
       inFlight: (id) => deps.inFlight(id),
@@ -169,16 +211,18 @@ export class RoutingPlanner {
       // Nothing to choose between; skip the strategy (and its token counting).
       ranked = candidates.map((c) => ({ candidate: c, reason: `${strategy}: only available deployment` }))
     } else {
-      ranked = this.instance(model.name, strategy).rank(candidates, signals)
+      ranked = this.instance(finalModel.name, strategy).rank(candidates, signals)
     }
+    const first = ranked[0]?.candidate.id
     return {
-      model,
+      model: finalModel,
       strategy,
       source,
       rule: rule ? { id: rule.id, name: rule.name } : undefined,
       ranked,
       excluded,
-      promptTokens,
+      promptTokens: first !== undefined ? counts.get(first) : undefined,
+      expectedCompletion: expected,
     }
   }
 

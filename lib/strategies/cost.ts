@@ -1,33 +1,24 @@
 // 'cost' strategy: cheapest estimated request first.
 //
-// estimated cost = promptTokens * input / 1e6 + expectedCompletion * output / 1e6
-// expectedCompletion = maxOutputTokens (the caller's upper bound, when given)
-//                   ?? the deployment's observed mean completion tokens
-//                   ?? DEFAULT_EXPECTED_COMPLETION_TOKENS
+// estimated cost = promptTokens(c) * input / 1e6 + expectedCompletion * output / 1e6
+//
+// promptTokens(c) is counted with each candidate's own tokenizer (what its
+// provider would bill). expectedCompletion is ONE number for every candidate
+// (lib/strategies/expected-completion.ts: max_tokens, else the model's mean
+// over all its deployments, else 256): pricing each deployment on its own
+// history made a deployment measured at 4 tokens look cheaper than ones
+// assumed at 256, whatever their prices.
 // Cache pricing is not used: the signals carry no cache hit estimate.
 // Unpriced candidates go last, in declared order. Ties are broken by position.
 
 import { byPosition, type Candidate, type Pricing, type RankedCandidate, type RoutingSignals, type Strategy } from './types.js'
+import { describeExpectedCompletion, expectedCompletion } from './expected-completion.js'
 
-/**
- * Completion tokens assumed when the request gives no max_tokens and the
- * deployment has no observed mean yet: a typical chat answer (a few paragraphs).
- * It only matters when input/output price ratios differ between deployments.
- */
-export const DEFAULT_EXPECTED_COMPLETION_TOKENS = 256
+export { DEFAULT_EXPECTED_COMPLETION_TOKENS } from './expected-completion.js'
 
 /** Estimated USD cost of one request. Prices are USD per 1M tokens. */
 export function estimateCost(pricing: Pricing, promptTokens: number, completionTokens: number): number {
   return (promptTokens * pricing.input) / 1e6 + (completionTokens * pricing.output) / 1e6
-}
-
-function expectedCompletion(c: Candidate, signals: RoutingSignals): { tokens: number; source: string } {
-  if (signals.maxOutputTokens !== undefined && Number.isFinite(signals.maxOutputTokens)) {
-    return { tokens: signals.maxOutputTokens, source: 'max tokens' }
-  }
-  const mean = signals.latency(c.id)?.meanCompletionTokens
-  if (mean !== undefined && Number.isFinite(mean)) return { tokens: mean, source: 'observed mean' }
-  return { tokens: DEFAULT_EXPECTED_COMPLETION_TOKENS, source: 'default' }
 }
 
 function isPriced(p: Pricing | undefined): p is Pricing {
@@ -42,6 +33,8 @@ export function createCostStrategy(): Strategy {
   return {
     name: 'cost',
     rank(candidates: Candidate[], signals: RoutingSignals): RankedCandidate[] {
+      const exp = signals.expectedCompletion ?? expectedCompletion(signals.maxOutputTokens, candidates.map((c) => signals.latency(c.id)))
+      const origin = describeExpectedCompletion(exp)
       const priced: Array<{ c: Candidate; cost: number; reason: string }> = []
       const unpriced: Candidate[] = []
       for (const c of candidates) {
@@ -49,12 +42,12 @@ export function createCostStrategy(): Strategy {
           unpriced.push(c)
           continue
         }
-        const exp = expectedCompletion(c, signals)
-        const cost = estimateCost(c.pricing, signals.promptTokens, exp.tokens)
+        const prompt = signals.promptTokensOf?.(c) ?? signals.promptTokens
+        const cost = estimateCost(c.pricing, prompt, exp.tokens)
         priced.push({
           c,
           cost,
-          reason: `estimated ${usd(cost)} for ${signals.promptTokens} prompt + ${Math.round(exp.tokens)} completion tokens (${exp.source})`,
+          reason: `estimated ${usd(cost)} for ${prompt} prompt + ${exp.tokens} completion tokens (${origin})`,
         })
       }
       priced.sort((a, b) => (a.cost !== b.cost ? a.cost - b.cost : byPosition(a.c, b.c)))

@@ -1,12 +1,17 @@
 // 'latency' strategy: fastest deployment first.
 //
-// Metric: for streaming requests the EMA of time to first token (what the user
-// feels), falling back to the EMA of total time when no TTFT was measured; for
-// non-streaming requests the EMA of total time.
+// Metric: every candidate is compared on the SAME metric. For a streaming
+// request that is the EMA of time to first token (what the user feels) when
+// every measured candidate has one; as soon as one of them has none (it only
+// served non-streamed traffic so far), all are compared on the EMA of total
+// time, since a TTFT against a total time favours whoever has the TTFT. For
+// non-streaming requests: the EMA of total time.
 //
 // Order:
-//  1. under-sampled deployments (samples < MIN_SAMPLES), fewest samples first,
-//     so that new or freshly loaded deployments get measured;
+//  1. under-sampled deployments (samples + attempts in flight < MIN_SAMPLES),
+//     fewest first, so that new or freshly loaded deployments get measured.
+//     Attempts in flight count as samples to come: otherwise every request
+//     arriving before the first answers would pile onto the new deployment;
 //  2. measured deployments, lowest metric first;
 //  3. deployments with samples but no latency (every sample failed), last.
 // Ties are broken by declared position.
@@ -30,6 +35,8 @@ interface Entry {
   samples: number
   ms?: number
   metric: string
+  /** Attempts in flight (under-sampled entries only). */
+  pending?: number
 }
 
 export function createLatencyStrategy(): Strategy {
@@ -37,26 +44,28 @@ export function createLatencyStrategy(): Strategy {
     name: 'latency',
     rank(candidates: Candidate[], signals: RoutingSignals): RankedCandidate[] {
       const under: Entry[] = []
-      const measured: Entry[] = []
-      const unknown: Entry[] = []
+      const rest: Array<{ c: Candidate; samples: number; view: ReturnType<RoutingSignals['latency']> }> = []
       for (const c of candidates) {
         const view = signals.latency(c.id)
         const samples = view?.samples ?? 0
-        let ms: number | undefined
-        let metric = 'total time'
-        if (signals.stream && view?.emaTtftMs !== undefined) {
-          ms = view.emaTtftMs
-          metric = 'time to first token'
-        } else {
-          ms = view?.emaMs
-          if (signals.stream) metric = 'total time (no TTFT yet)'
-        }
-        const e: Entry = { c, samples, ms, metric }
-        if (samples < MIN_SAMPLES) under.push(e)
-        else if (ms === undefined || !Number.isFinite(ms)) unknown.push(e)
-        else measured.push(e)
+        const busy = signals.inFlight(c.id)
+        const pending = Number.isFinite(busy) && busy > 0 ? busy : 0
+        if (samples + pending < MIN_SAMPLES) under.push({ c, samples, pending, ms: view?.emaMs, metric: 'total time' })
+        else rest.push({ c, samples, view })
       }
-      under.sort((a, b) => (a.samples !== b.samples ? a.samples - b.samples : byPosition(a.c, b.c)))
+      const finite = (x: number | undefined): x is number => x !== undefined && Number.isFinite(x)
+      const timed = rest.filter((e) => finite(e.view?.emaMs))
+      const useTtft = signals.stream && timed.length > 0 && timed.every((e) => finite(e.view?.emaTtftMs))
+      const metric = useTtft ? 'time to first token' : signals.stream ? 'total time (not every candidate has a TTFT yet)' : 'total time'
+      const measured: Entry[] = []
+      const unknown: Entry[] = []
+      for (const e of rest) {
+        const ms = useTtft ? e.view?.emaTtftMs : e.view?.emaMs
+        if (finite(ms)) measured.push({ c: e.c, samples: e.samples, ms, metric })
+        else unknown.push({ c: e.c, samples: e.samples, metric })
+      }
+      const seen = (e: Entry) => e.samples + (e.pending ?? 0)
+      under.sort((a, b) => (seen(a) !== seen(b) ? seen(a) - seen(b) : byPosition(a.c, b.c)))
       measured.sort((a, b) => (a.ms! !== b.ms! ? a.ms! - b.ms! : byPosition(a.c, b.c)))
       unknown.sort((a, b) => byPosition(a.c, b.c))
 
@@ -64,7 +73,7 @@ export function createLatencyStrategy(): Strategy {
         ...under.map((e) => ({
           candidate: e.c,
           score: e.ms,
-          reason: `under-sampled (${e.samples}/${MIN_SAMPLES} samples): tried first to measure it`,
+          reason: `under-sampled (${e.samples}/${MIN_SAMPLES} samples${e.pending ? ` + ${e.pending} in flight` : ''}): tried first to measure it`,
         })),
         ...measured.map((e) => ({
           candidate: e.c,

@@ -5,6 +5,8 @@
 // fallback order. Stateful strategies (balanced, least-busy) keep their state in
 // the instance returned by their factory.
 
+import type { ExpectedCompletion } from './expected-completion.js'
+
 export type StrategyName = 'model' | 'cost' | 'latency' | 'balanced' | 'least-busy' | 'rules'
 
 /** USD per 1M tokens. */
@@ -41,10 +43,21 @@ export interface LatencyView {
 
 /** What the strategies may read, provided by the caller. */
 export interface RoutingSignals {
-  /** Estimated prompt tokens of the request. */
+  /** Estimated prompt tokens of the request (counted on the first candidate in declared order). */
   promptTokens: number
+  /**
+   * Estimated prompt tokens on one candidate, with its provider's tokenizer
+   * (what that provider would bill). Falls back to promptTokens when absent.
+   */
+  promptTokensOf?(candidate: Candidate): number
   /** max_tokens / max_completion_tokens when given. */
   maxOutputTokens?: number
+  /**
+   * The completion every candidate is priced with, computed once per request
+   * over all the model's deployments (lib/strategies/expected-completion.ts).
+   * When absent the cost strategy computes it over the candidates.
+   */
+  expectedCompletion?: ExpectedCompletion
   stream: boolean
   latency(deploymentId: string): LatencyView | undefined
   inFlight(deploymentId: string): number

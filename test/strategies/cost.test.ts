@@ -50,15 +50,36 @@ test('max tokens bounds the expected completion', async (t) => {
   t.match(r[0].reason, /max tokens/)
 })
 
-test('observed mean completion tokens are used per deployment, max tokens wins over them', async (t) => {
+test('one expected completion for every candidate: the model mean weighted by samples, max tokens wins over it', async (t) => {
+  // Only B has history: its mean is the model's, and A and C are priced on it too.
   const lat = { B: { samples: 20, meanCompletionTokens: 10 } }
   const r = createCostStrategy().rank([A, B, C], signals({ promptTokens: 1000, lat }))
-  // B = 0.001 + 10*60e-6 = 0.0016 < C = 0.00628 < A = 0.01768
+  // B = 0.001 + 10*60e-6 = 0.0016, C = 0.005 + 10*5e-6 = 0.00505, A = 0.01 + 10*30e-6 = 0.0103
   t.same(r.map((x) => x.candidate.id), ['B', 'C', 'A'])
   t.ok(close(r[0].score, 0.0016))
-  t.match(r[0].reason, /observed mean/)
+  t.ok(close(r[1].score, 0.00505))
+  t.ok(close(r[2].score, 0.0103))
+  for (const x of r) t.match(x.reason, /\+ 10 completion tokens \(model mean over 20 samples\)/)
   const r2 = createCostStrategy().rank([A, B, C], signals({ promptTokens: 1000, maxOutputTokens: 4000, lat }))
   t.same(r2.map((x) => x.candidate.id), ['C', 'A', 'B'])
+
+  // Two histories: (10 * 30 + 100 * 10) / 40 = 32.5 -> 33 tokens for all.
+  const two = { A: { samples: 30, meanCompletionTokens: 10 }, C: { samples: 10, meanCompletionTokens: 100 } }
+  const r3 = createCostStrategy().rank([A, B, C], signals({ promptTokens: 1000, lat: two }))
+  for (const x of r3) t.match(x.reason, /\+ 33 completion tokens \(model mean over 40 samples\)/)
+})
+
+test('the signals\' expected completion and per-candidate prompt counts are used when given', async (t) => {
+  const sig = {
+    ...signals({ promptTokens: 1000, lat: { A: { samples: 5, meanCompletionTokens: 1 } } }),
+    expectedCompletion: { tokens: 100, source: 'model-mean' as const, samples: 9 },
+    promptTokensOf: (c: Candidate) => (c.id === 'C' ? 10_000 : 1000),
+  }
+  const r = createCostStrategy().rank([A, B, C], sig)
+  // A = 0.01 + 0.003 = 0.013, B = 0.001 + 0.006 = 0.007, C = 0.05 + 0.0005 = 0.0505
+  t.same(r.map((x) => x.candidate.id), ['B', 'A', 'C'])
+  t.ok(close(r[2].score, 0.0505))
+  t.match(r[2].reason, /for 10000 prompt \+ 100 completion tokens/)
 })
 
 test('unpriced candidates go last in declared order, ties by position', async (t) => {

@@ -41,12 +41,35 @@ test('non-streaming requests rank by EMA total time', async (t) => {
   t.equal(sig.calls(), 1, 'one random draw when not exploring')
 })
 
-test('streaming requests rank by TTFT, falling back to total time', async (t) => {
-  const r = createLatencyStrategy().rank([c, b, a], signals(lat, true))
-  t.same(r.map((x) => x.candidate.id), ['a', 'c', 'b'])
-  t.same(r.map((x) => x.score), [50, 100, 120])
-  t.match(r[0].reason, /time to first token/)
-  t.match(r[1].reason, /no TTFT yet/)
+test('streaming requests rank by TTFT when every measured candidate has one, else all by total time', async (t) => {
+  // c has only served non-streamed traffic (no TTFT): comparing its total time
+  // with the others' TTFT would be unfair, so all three are compared on total time.
+  const mixed = createLatencyStrategy().rank([c, b, a], signals(lat, true))
+  t.same(mixed.map((x) => x.candidate.id), ['c', 'b', 'a'])
+  t.same(mixed.map((x) => x.score), [100, 200, 300])
+  t.match(mixed[0].reason, /total time \(not every candidate has a TTFT yet\) 100 ms/)
+  // Without c, both have a TTFT: TTFT decides (a is faster to first token, slower in total).
+  const both = createLatencyStrategy().rank([b, a], signals(lat, true))
+  t.same(both.map((x) => x.candidate.id), ['a', 'b'])
+  t.same(both.map((x) => x.score), [50, 120])
+  t.match(both[0].reason, /time to first token 50 ms/)
+  // Non-streamed requests are unaffected.
+  t.same(createLatencyStrategy().rank([b, a], signals(lat, false)).map((x) => x.candidate.id), ['b', 'a'])
+})
+
+test('attempts in flight count toward the samples: a new deployment is not flooded before it is measured', async (t) => {
+  const fresh = cand('fresh', 3)
+  const l = { ...lat, fresh: { samples: 1, emaMs: 900 } }
+  const busy: Record<string, number> = { fresh: 0 }
+  const sig = { ...signals(l, false), inFlight: (id: string) => busy[id] ?? 0 }
+  t.equal(createLatencyStrategy().rank([a, b, c, fresh], sig)[0].candidate.id, 'fresh', 'measured first while under-sampled')
+  busy.fresh = 1
+  const one = createLatencyStrategy().rank([a, b, c, fresh], sig)
+  t.equal(one[0].candidate.id, 'fresh', 'one sample + one in flight is still under MIN_SAMPLES')
+  t.match(one[0].reason, /under-sampled \(1\/3 samples \+ 1 in flight\)/)
+  busy.fresh = 2
+  const r = createLatencyStrategy().rank([a, b, c, fresh], sig)
+  t.same(r.map((x) => x.candidate.id), ['c', 'b', 'a', 'fresh'], 'with enough attempts under way it is ranked on its EMA like the others')
 })
 
 test('under-sampled deployments come first, fewest samples first; failing ones last', async (t) => {
