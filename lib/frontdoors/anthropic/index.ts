@@ -1,0 +1,12 @@
+// Anthropic Messages API front door: pure translation, no Fastify.
+export { messagesToChat, thinkingEffort, THINKING_HIGH_FROM, THINKING_MEDIUM_FROM } from './request.js'
+export type { MessagesContext, MessagesToChatOptions, MessagesTranslation } from './request.js'
+export { chatToMessages, anthropicUsage, stopReason } from './response.js'
+export type { MessagesResponseContext } from './response.js'
+export { MessagesStreamTranslator } from './stream.js'
+export type { MessagesStreamContext } from './stream.js'
+export { anthropicError, ANTHROPIC_ERROR_STATUS } from './errors.js'
+export type { AnthropicErrorResponse, GatewayErrorLike } from './errors.js'
+export { countTokens } from './count-tokens.js'
+export { anthropicMessageUsage, AnthropicSseUsage } from './usage.js'
+export type * from './types.js'
