@@ -1,9 +1,8 @@
 import type { FastifyInstance } from 'fastify'
 import { Type, type Static } from '@sinclair/typebox'
 import { adminErrors as errs } from '../../lib/admin/errors.js'
-import { RoutingPlanner } from '../../lib/routing/planner.js'
+import { modelExpectedCompletion, RoutingPlanner } from '../../lib/routing/planner.js'
 import { estimateRequestCost } from '../../lib/cost/compute.js'
-import { DEFAULT_EXPECTED_COMPLETION_TOKENS } from '../../lib/strategies/cost.js'
 import { hashKey } from '../../lib/keys/keys.js'
 import { countPromptTokens } from '../../lib/cost/tokens.js'
 import type { ChatCompletionRequest } from '../../lib/openai/types.js'
@@ -123,19 +122,20 @@ export default async function routingAdminRoutes(app: FastifyInstance) {
     const deployments = RoutingPlanner.deployments(plan)
     const countTokens = (d: (typeof deployments)[number]) =>
       Array.isArray(body.messages) ? countPromptTokens(body as unknown as ChatCompletionRequest, d.providerType, d.upstreamModel).tokens : 0
-    const maxOut = (body.max_completion_tokens ?? body.max_tokens) as number | undefined
+    // One expected completion for every candidate, as the cost strategy prices them.
+    const expected = plan.expectedCompletion ?? modelExpectedCompletion(plan.model, body, (id) => app.latency.tracker.get(id))
     const candidates = plan.ranked.map((r, i) => {
       const d = deployments[i]!
       const price = app.pricing.priceOf(d)
       const latency = app.latency.tracker.get(d.id)
       const promptTokens = countTokens(d)
-      const completion = maxOut ?? latency?.meanCompletionTokens ?? DEFAULT_EXPECTED_COMPLETION_TOKENS
       return {
         rank: i + 1,
         deploymentId: d.id,
         provider: d.provider,
         upstreamModel: d.upstreamModel,
-        estimatedCostUsd: price ? estimateRequestCost(promptTokens, Math.round(completion), price) : null,
+        promptTokens,
+        estimatedCostUsd: price ? estimateRequestCost(promptTokens, expected.tokens, price) : null,
         priceSource: price?.source ?? null,
         latency: latency ? { emaMs: latency.emaMs ?? null, emaTtftMs: latency.emaTtftMs ?? null, samples: latency.samples } : null,
         inFlight: app.latency.inflight.get(d.id),
@@ -149,6 +149,7 @@ export default async function routingAdminRoutes(app: FastifyInstance) {
       strategy: plan.strategy,
       strategySource: plan.source,
       rule: plan.rule ?? null,
+      expectedCompletion: expected,
       candidates,
       excluded: plan.excluded,
       chosen: candidates[0] ?? null,

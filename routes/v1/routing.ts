@@ -5,8 +5,7 @@ import { Type, type Static } from '@sinclair/typebox'
 import { errors } from '../../lib/errors.js'
 import { countPromptTokens } from '../../lib/cost/tokens.js'
 import { computeCost } from '../../lib/cost/compute.js'
-import { DEFAULT_EXPECTED_COMPLETION_TOKENS } from '../../lib/strategies/cost.js'
-import { RoutingPlanner } from '../../lib/routing/planner.js'
+import { modelExpectedCompletion, RoutingPlanner } from '../../lib/routing/planner.js'
 import type { ChatCompletionRequest as ChatBody } from '../../lib/openai/types.js'
 import { ChatCompletionRequest, errorResponses, security } from './schemas.js'
 
@@ -18,8 +17,8 @@ const CostLine = Type.Object({
   upstreamModel: Type.String(),
   promptTokens: Type.Integer(),
   tokenCounting: Type.String({ description: 'tiktoken (exact tokenizer) or approximation' }),
-  completionTokens: Type.Integer({ description: 'Assumed completion tokens' }),
-  completionTokensSource: Type.String({ description: 'max_tokens, recent-mean or default' }),
+  completionTokens: Type.Integer({ description: 'Assumed completion tokens: the same for every candidate' }),
+  completionTokensSource: Type.String({ description: "max_tokens, model-mean (the model's mean over all its deployments, weighted by samples) or default" }),
   inputCostUsd: Nullable(Type.Number()),
   outputCostUsd: Nullable(Type.Number()),
   totalCostUsd: Nullable(Type.Number()),
@@ -78,11 +77,12 @@ export default async function routingRoutes(app: FastifyInstance) {
     if (!resolution) throw errors.modelNotFound(body.model)
     const plan = app.strategy.plan(request, resolution.model, body.stream === true)
     const deployments = RoutingPlanner.deployments(plan)
-    const maxOut = body.max_completion_tokens ?? body.max_tokens ?? undefined
+    // One expected completion for every candidate, as the cost strategy prices them.
+    const expected = plan.expectedCompletion ?? modelExpectedCompletion(plan.model, request.body as Record<string, unknown>, (id) => app.latency.tracker.get(id))
+    const completion = expected.tokens
+    const source = expected.source
     const lines = deployments.map((d) => {
       const counted = countPromptTokens(body, d.providerType, d.upstreamModel)
-      const mean = app.latency.tracker.get(d.id)?.meanCompletionTokens
-      const [completion, source] = maxOut ? [maxOut, 'max_tokens'] : mean ? [Math.round(mean), 'recent-mean'] : [DEFAULT_EXPECTED_COMPLETION_TOKENS, 'default']
       const price = app.pricing.priceOf(d)
       const cost = price
         ? computeCost({ prompt_tokens: counted.tokens, completion_tokens: completion, total_tokens: counted.tokens + completion }, price)
