@@ -6,7 +6,9 @@
 //
 //  - 'tiktoken' for OpenAI-family models (provider type openai/azure/mock, or a
 //    model id starting gpt-, o1, o3, o4, chatgpt or text-embedding): every text
-//    is tokenized with gpt-tokenizer using the model's encoding, plus OpenAI's
+//    is tokenized with gpt-tokenizer using the model's encoding (within a work
+//    budget: 'tiktoken+estimate' when part of it was estimated, see
+//    "Encoders and bounded counting" below), plus OpenAI's
 //    published chat overhead (openai-cookbook, "How to count tokens with
 //    tiktoken"): each message costs TOKENS_PER_MESSAGE (3) plus the tokens of
 //    its role and content, a `name` costs its tokens plus TOKENS_PER_NAME (1),
@@ -47,7 +49,8 @@
 import { createRequire } from 'node:module'
 import type { ChatCompletionRequest, ChatMessage, EmbeddingsRequest } from '../openai/types.js'
 
-export type TokenCountMethod = 'tiktoken' | 'approximation'
+/** 'tiktoken+estimate': tokenized, but part of the text was estimated (see the encoders section). */
+export type TokenCountMethod = 'tiktoken' | 'tiktoken+estimate' | 'approximation'
 export interface TokenCount { tokens: number; method: TokenCountMethod }
 export type EncodingName = 'o200k_base' | 'cl100k_base'
 export type ImageFamily = 'openai' | 'anthropic' | 'gemini'
@@ -70,33 +73,182 @@ const OPENAI_IMAGE_COST = { base: 85, tile: 170 } as const
 const OPENAI_MINI_IMAGE_COST = { base: 2833, tile: 5667 } as const
 
 // ---------------------------------------------------------------------------
-// Encoders: loaded on first use (o200k_base takes ~200 ms and tens of MB), then
-// kept. The CommonJS build is required so that counting stays synchronous.
+// Encoders and bounded counting.
+//
+// gpt-tokenizer's byte-pair merge is quadratic in the length of one pre-token
+// (100,000 identical letters: 4 s), and even ordinary text costs ~0.1-0.4 µs
+// per character (~3 µs per byte for text whose words are not in the
+// vocabulary). So counting here is bounded, per request and per encoding:
+//  - the text is split with the encoding's own pre-token regex; a pre-token
+//    that is a single vocabulary entry counts 1 (a Set lookup), any other is
+//    handed to gpt-tokenizer alone, so its result is exactly the library's;
+//  - a pre-token longer than MAX_PIECE_CHARS (a run of letters, digits,
+//    spaces or one emoji, CJK text without punctuation...) is cut into pieces
+//    of that size, each counted alone: an estimate, close but not exact;
+//  - every pre-token costs its length in work units, and one that is not a
+//    vocabulary entry MISS_WORK_PER_BYTE more per UTF-8 byte (the merge is what
+//    is slow). Past EXACT_WORK_BUDGET units the rest of the request's text is
+//    not scanned: its tokens are extrapolated from the tokens per character
+//    counted so far (of the same text when enough of it was counted).
+// Either shortcut makes the method 'tiktoken+estimate' instead of 'tiktoken'.
+// Ordinary prompts (tens of KB of prose or code) are counted exactly; nothing
+// up to the body limit costs more than the budget (figures: bench/tokens.ts).
 
 type Encoder = typeof import('gpt-tokenizer/encoding/o200k_base')
 const requireCjs = createRequire(import.meta.url)
-const encoders = new Map<EncodingName, Encoder>()
+
+/** Work units one request may spend on exact counting, per encoding (about 15 ms here, worst case). */
+export const EXACT_WORK_BUDGET = 96 * 1024
+/** Extra work units per UTF-8 byte of a pre-token that is not a vocabulary entry. */
+export const MISS_WORK_PER_BYTE = 16
+/** Longest piece handed to the byte-pair merge at once. */
+export const MAX_PIECE_CHARS = 128
+/** A text's own tokens-per-character ratio is used for its uncounted rest once this much of it was counted. */
+const MIN_CHARS_FOR_OWN_RATIO = 1024
+/** Merge results gpt-tokenizer caches per encoding (its default, 100,000, lets clients pin ~50 MB). */
+const MERGE_CACHE_SIZE = 10_000
+
+interface LoadedEncoding {
+  enc: Encoder
+  /** Every vocabulary entry that is valid text: a pre-token found here is one token. */
+  vocab: Set<string>
+  /** The encoding's pre-token regex (own instance: lastIndex is state). */
+  split: RegExp
+}
+
+const encodings = new Map<EncodingName, LoadedEncoding>()
 // User text is data, not control: "<|endoftext|>" is counted as plain text
 // instead of throwing (gpt-tokenizer disallows special tokens by default).
 const AS_PLAIN_TEXT = { disallowedSpecial: new Set<string>() }
+const SPLIT_REGEX_EXPORT: Record<EncodingName, string> = { o200k_base: 'O200K_TOKEN_SPLIT_REGEX', cl100k_base: 'CL100K_TOKEN_SPLIT_REGEX' }
 
-function encoder(name: EncodingName): Encoder {
-  let enc = encoders.get(name)
-  if (!enc) {
-    enc = requireCjs(`gpt-tokenizer/encoding/${name}`) as Encoder
-    encoders.set(name, enc)
+// The CommonJS build is required so that counting stays synchronous.
+function loadEncoding(name: EncodingName): LoadedEncoding {
+  let loaded = encodings.get(name)
+  if (!loaded) {
+    const enc = requireCjs(`gpt-tokenizer/encoding/${name}`) as Encoder
+    enc.setMergeCacheSize(MERGE_CACHE_SIZE)
+    const ranks = (requireCjs(`gpt-tokenizer/bpeRanks/${name}`) as { default: Array<string | number[] | undefined> }).default
+    const vocab = new Set<string>()
+    for (const entry of ranks) if (typeof entry === 'string') vocab.add(entry)
+    const regex = (requireCjs('gpt-tokenizer/encodingParams/constants') as Record<string, RegExp>)[SPLIT_REGEX_EXPORT[name]]!
+    loaded = { enc, vocab, split: new RegExp(regex.source, regex.flags) }
+    encodings.set(name, loaded)
   }
-  return enc
+  return loaded
 }
 
-/** Loads the encoders now (e.g. at startup) instead of on the first request. */
+/** Loads the encoders now (at start-up) instead of on the first request: ~0.3 s and tens of MB each. */
 export function warmTokenizers(names: EncodingName[] = ['o200k_base', 'cl100k_base']): void {
-  for (const n of names) encoder(n)
+  for (const n of names) loadEncoding(n).enc.countTokens('warm up', AS_PLAIN_TEXT)
 }
 
-/** Tokens of `text` in `encoding`, special tokens counted as plain text. */
+const isHighSurrogate = (c: number) => c >= 0xd800 && c <= 0xdbff
+
+/** An index near `i` that does not split a surrogate pair. */
+function codePointBoundary(s: string, i: number): number {
+  return i > 0 && i < s.length && isHighSurrogate(s.charCodeAt(i - 1)) ? i - 1 : i
+}
+
+/**
+ * Counts texts in one encoding within one work budget; see the section
+ * comment. Texts are added in prompt order.
+ */
+export class BoundedTextCounter {
+  private readonly encoding: LoadedEncoding
+  private work = 0
+  private scanned = 0
+  private exactTokens = 0
+  private countedChars = 0
+  /** Tokens extrapolated from a text's own ratio. */
+  private extrapolated = 0
+  /** Characters extrapolated at the end from the overall ratio. */
+  private uncountedChars = 0
+  private estimated = false
+
+  constructor(name: EncodingName, private readonly budget = EXACT_WORK_BUDGET) {
+    this.encoding = loadEncoding(name)
+  }
+
+  add(text: string): void {
+    if (!text) return
+    const left = this.budget - this.work
+    if (left <= 0) {
+      this.uncountedChars += text.length
+      this.estimated = true
+      return
+    }
+    // Scanning costs at least a unit per character: never hand the regex more than the budget left.
+    const scanned = left < text.length ? text.slice(0, codePointBoundary(text, left)) : text
+    this.scanned += scanned.length
+    const { split } = this.encoding
+    split.lastIndex = 0
+    let tokens = 0
+    let consumed = 0
+    for (let m = split.exec(scanned); m !== null; m = split.exec(scanned)) {
+      const pre = m[0]
+      if (pre.length === 0) {
+        split.lastIndex++
+        continue
+      }
+      tokens += pre.length > MAX_PIECE_CHARS ? this.longRun(pre) : this.piece(pre)
+      consumed = split.lastIndex
+      if (this.work >= this.budget) break
+    }
+    this.exactTokens += tokens
+    this.countedChars += consumed
+    const rest = text.length - consumed
+    if (rest > 0) {
+      this.estimated = true
+      if (consumed >= MIN_CHARS_FOR_OWN_RATIO) this.extrapolated += (rest * tokens) / consumed
+      else this.uncountedChars += rest
+    }
+  }
+
+  /** One pre-token of at most MAX_PIECE_CHARS characters. */
+  private piece(p: string): number {
+    this.work += p.length
+    if (this.encoding.vocab.has(p)) return 1
+    this.work += MISS_WORK_PER_BYTE * Buffer.byteLength(p, 'utf8')
+    return this.encoding.enc.countTokens(p, AS_PLAIN_TEXT)
+  }
+
+  /** A pre-token too long for one merge: counted in pieces, until the budget runs out. */
+  private longRun(run: string): number {
+    this.estimated = true
+    let tokens = 0
+    for (let i = 0; i < run.length && this.work < this.budget; ) {
+      const end = codePointBoundary(run, Math.min(run.length, i + MAX_PIECE_CHARS))
+      const next = end > i ? end : i + 2 // a lone pair straddling the cut
+      tokens += this.piece(run.slice(i, next))
+      i = next
+      if (this.work >= this.budget && i < run.length) {
+        // The rest of this run is extrapolated from its pieces, not from ordinary text.
+        tokens += ((run.length - i) * tokens) / i
+        break
+      }
+    }
+    return tokens
+  }
+
+  /** What counting cost so far: work units (see EXACT_WORK_BUDGET) and characters handed to the regex. */
+  get spent(): { work: number; scannedChars: number } {
+    return { work: this.work, scannedChars: this.scanned }
+  }
+
+  result(): { tokens: number; estimated: boolean } {
+    const ratio = this.countedChars > 0 ? this.exactTokens / this.countedChars : 1 / CHARS_PER_TOKEN
+    const tokens = this.exactTokens + this.extrapolated + this.uncountedChars * ratio
+    return { tokens: Math.ceil(tokens), estimated: this.estimated }
+  }
+}
+
+/** Tokens of `text` in `encoding`, special tokens counted as plain text; bounded like a prompt. */
 export function countTextTokens(text: string, encoding: EncodingName): number {
-  return text ? encoder(encoding).countTokens(text, AS_PLAIN_TEXT) : 0
+  if (!text) return 0
+  const counter = new BoundedTextCounter(encoding)
+  counter.add(text)
+  return counter.result().tokens
 }
 
 // ---------------------------------------------------------------------------
@@ -226,27 +378,39 @@ interface Tally {
   text(s: string): void
   /** Adds a fixed number of tokens (overheads, images). */
   fixed(n: number): void
-  total(): number
 }
 
-function tiktokenTally(encoding: EncodingName): Tally {
-  const enc = encoder(encoding)
-  let tokens = 0
-  return {
-    text: (s) => { if (s) tokens += enc.countTokens(s, AS_PLAIN_TEXT) },
-    fixed: (n) => { tokens += n },
-    total: () => tokens,
+/** Collects the prompt's texts (counted afterwards, once per encoding) and its fixed tokens. */
+function collect(): Tally & { texts: string[]; fixedTokens: number } {
+  const t = {
+    texts: [] as string[],
+    fixedTokens: 0,
+    text: (s: string) => { if (s) t.texts.push(s) },
+    fixed: (n: number) => { t.fixedTokens += n },
   }
+  return t
 }
 
-function approxTally(): Tally {
+// One request's body is counted by the planner, the limits and estimate-cost
+// (once per candidate): the text part is memoized per body and encoding.
+const textCounts = new WeakMap<object, Map<EncodingName, { tokens: number; estimated: boolean }>>()
+
+function countTexts(key: object, texts: string[], encoding: EncodingName): { tokens: number; estimated: boolean } {
+  let byEncoding = textCounts.get(key)
+  const cached = byEncoding?.get(encoding)
+  if (cached) return cached
+  const counter = new BoundedTextCounter(encoding)
+  for (const t of texts) counter.add(t)
+  const result = counter.result()
+  if (!byEncoding) textCounts.set(key, (byEncoding = new Map()))
+  byEncoding.set(encoding, result)
+  return result
+}
+
+const approxTokens = (texts: string[]): number => {
   let chars = 0
-  let tokens = 0
-  return {
-    text: (s) => { chars += s.length },
-    fixed: (n) => { tokens += n },
-    total: () => tokens + Math.ceil(chars / CHARS_PER_TOKEN),
-  }
+  for (const t of texts) chars += t.length
+  return Math.ceil(chars / CHARS_PER_TOKEN)
 }
 
 const str = (v: unknown): string => (typeof v === 'string' ? v : '')
@@ -296,7 +460,7 @@ function addMessage(tally: Tally, msg: ChatMessage, family: ImageFamily, model: 
 export function countPromptTokens(body: ChatCompletionRequest, providerType: string, upstreamModel: string): TokenCount {
   const openai = isOpenAIFamily(providerType, upstreamModel)
   const family: ImageFamily = openai ? 'openai' : providerType === 'anthropic' ? 'anthropic' : providerType === 'gemini' ? 'gemini' : 'openai'
-  const tally = openai ? tiktokenTally(encodingForModel(upstreamModel)) : approxTally()
+  const tally = collect()
 
   const messages = Array.isArray(body.messages) ? body.messages : []
   for (const msg of messages) if (msg && typeof msg === 'object') addMessage(tally, msg, family, upstreamModel)
@@ -314,27 +478,32 @@ export function countPromptTokens(body: ChatCompletionRequest, providerType: str
   const rf = body.response_format
   if (rf && rf.type === 'json_schema' && rf.json_schema !== undefined) tally.text(JSON.stringify(rf.json_schema) ?? '')
 
-  return { tokens: tally.total(), method: openai ? 'tiktoken' : 'approximation' }
+  if (!openai) return { tokens: tally.fixedTokens + approxTokens(tally.texts), method: 'approximation' }
+  const text = countTexts(body, tally.texts, encodingForModel(upstreamModel))
+  return { tokens: tally.fixedTokens + text.tokens, method: text.estimated ? 'tiktoken+estimate' : 'tiktoken' }
 }
 
 /**
  * Input tokens of an embeddings request. Token-id arrays count one per id;
- * strings are tokenized for OpenAI-family models and approximated otherwise.
+ * strings are tokenized (bounded, as for prompts) for OpenAI-family models and
+ * approximated otherwise.
  */
 export function countEmbeddingInputTokens(input: EmbeddingsRequest['input'], model: string, providerType?: string): TokenCount {
   const openai = isOpenAIFamily(providerType, model)
-  const method: TokenCountMethod = openai ? 'tiktoken' : 'approximation'
-  const encoding = encodingForModel(model)
-  const ofString = (s: string): number => (openai ? countTextTokens(s, encoding) : Math.ceil(s.length / CHARS_PER_TOKEN))
-
-  if (typeof input === 'string') return { tokens: ofString(input), method }
-  if (!Array.isArray(input)) return { tokens: 0, method }
-  let tokens = 0
+  const texts: string[] = []
   let ids = 0
-  for (const item of input as unknown[]) {
-    if (typeof item === 'string') tokens += ofString(item)
-    else if (typeof item === 'number') ids++ // a single token-id array: number[]
-    else if (Array.isArray(item)) tokens += item.length // number[][]
+  if (typeof input === 'string') texts.push(input)
+  else if (Array.isArray(input)) {
+    for (const item of input as unknown[]) {
+      if (typeof item === 'string') texts.push(item)
+      else if (typeof item === 'number') ids++ // a single token-id array: number[]
+      else if (Array.isArray(item)) ids += item.length // number[][]
+    }
   }
-  return { tokens: tokens + ids, method }
+  if (!openai) return { tokens: texts.reduce((n, t) => n + Math.ceil(t.length / CHARS_PER_TOKEN), ids), method: 'approximation' }
+  if (texts.length === 0) return { tokens: ids, method: 'tiktoken' }
+  const counter = new BoundedTextCounter(encodingForModel(model))
+  for (const t of texts) counter.add(t)
+  const text = counter.result()
+  return { tokens: text.tokens + ids, method: text.estimated ? 'tiktoken+estimate' : 'tiktoken' }
 }
