@@ -1,6 +1,7 @@
 // Every error the gateway answers with, defined once. On /v1 they are rendered
 // in OpenAI's error shape: { error: { message, type, param, code } }.
 import type { ErrorInfo } from './providers/types.js'
+import { scrubSecrets } from './security/scrub.js'
 
 export class GatewayError extends Error {
   readonly statusCode: number
@@ -58,6 +59,19 @@ export const errors = {
   upstreamStreamInterrupted: define(502, 'upstream_error', 'upstream_stream_interrupted', (detail: string) => `The upstream connection broke in the middle of the stream: ${detail}`),
   upstreamTimeout: define(504, 'timeout_error', 'upstream_timeout', (detail: string) => `The upstream provider timed out: ${detail}`),
   upstreamBadResponse: define(502, 'upstream_error', 'bad_upstream_response', (detail: string) => `The upstream provider returned an invalid response: ${detail}`),
+  /** A provider written through the admin API pointed at an address it may not reach (lib/security/upstream-guard.ts). */
+  upstreamAddressBlocked: define(502, 'upstream_error', 'upstream_address_blocked', (what: string) =>
+    `The upstream provider may not be reached: its address is ${what}, which providers configured through the admin API may not connect to (the operator can allow it with ADMIN_UPSTREAM_ALLOW).`),
+  /** Too many failed key checks from one client address (plugins/auth.ts). */
+  tooManyAuthFailures: (retryAfterSec: number) =>
+    new GatewayError({
+      status: 429,
+      type: 'rate_limit_error',
+      code: 'too_many_auth_failures',
+      message: `Too many requests with a missing or invalid API key from this address; retry in ${Math.max(1, Math.ceil(retryAfterSec))} s.`,
+      param: null,
+      retryAfterSec: Math.max(1, Math.ceil(retryAfterSec)),
+    }),
   internal: define(500, 'server_error', 'internal_error', () => 'The gateway failed to process the request.'),
   /** Every deployment that could serve the request has its circuit open; retry-after = until the first reopens. */
   allDeploymentsCoolingDown: (model: string, retryAfterSec: number) =>
@@ -74,12 +88,25 @@ export const errors = {
     new GatewayError({ status: 429, type: 'rate_limit_error', code: 'rate_limit_exceeded', message, param: null, headers }),
   budgetExceeded: (message: string) =>
     new GatewayError({ status: 402, type: 'insufficient_quota', code: 'budget_exceeded', message, param: null }),
+  /** The gateway ended a stream still open when its shutdown grace ran out (server.ts). */
+  gatewayShuttingDown: define(503, 'server_error', 'gateway_shutting_down', () =>
+    'The gateway is shutting down and ended this stream; what was relayed so far is billed. Retry the request.'),
   overloaded: (retryAfterSec: number) =>
     new GatewayError({ status: 503, type: 'server_error', code: 'overloaded', message: 'The gateway is overloaded; retry later.', param: null, retryAfterSec }),
 }
 
-export function fromErrorInfo(info: ErrorInfo): GatewayError {
-  return new GatewayError(info)
+/**
+ * An upstream's error as the gateway's. Its message is shown to clients, so
+ * credentials are scrubbed from it first: anything credential-shaped, and
+ * `secrets` (the provider's own key) verbatim.
+ */
+export function fromErrorInfo(info: ErrorInfo, secrets: ReadonlyArray<string | null | undefined> = []): GatewayError {
+  return new GatewayError({
+    ...info,
+    message: scrubSecrets(info.message, secrets),
+    code: info.code == null ? info.code : scrubSecrets(info.code, secrets),
+    param: info.param == null ? info.param : scrubSecrets(info.param, secrets),
+  })
 }
 
 export function isGatewayError(err: unknown): err is GatewayError {

@@ -1,10 +1,12 @@
-// Gateway-key authentication for /v1 (keys cached in memory, checked by hash)
-// and JWT verification for the admin API.
+// Gateway-key authentication for /v1 (keys cached in memory, checked by hash,
+// failed checks limited per client address) and JWT verification for the
+// admin API (HS256, `exp` required).
 import fp from 'fastify-plugin'
 import jwt from '@fastify/jwt'
 import type { FastifyRequest } from 'fastify'
 import { errors } from '../lib/errors.js'
 import { extractKey, KeyStore, type KeyIdentity } from '../lib/keys/keys.js'
+import { AuthFailureLimiter } from '../lib/keys/auth-failures.js'
 
 export type AdminRole = 'admin' | 'viewer'
 
@@ -65,17 +67,33 @@ export default fp(
     await store.reload()
     const secret = app.config.env.JWT_SECRET
     if (secret) {
-      // HS256 only: a token signed with anything else (including "none") is refused.
-      await app.register(jwt, { secret, sign: { algorithm: 'HS256' }, verify: { algorithms: ['HS256'] } })
+      // HS256 only: a token signed with anything else (including "none") is
+      // refused, and so is one without an expiry: a leaked token must not be
+      // valid forever. Tokens this instance signs expire after an hour unless told otherwise.
+      await app.register(jwt, {
+        secret,
+        sign: { algorithm: 'HS256', expiresIn: '1h' },
+        verify: { algorithms: ['HS256'], requiredClaims: ['exp'] },
+      })
     } else {
       app.log.warn('JWT_SECRET is not set: the admin API answers 503 until it is')
     }
     app.decorate('keys', store)
+    const failures = new AuthFailureLimiter({ limit: app.config.gateway.limits?.authFailuresPerMinute ?? 30 })
     app.decorate('authenticateKey', (request: FastifyRequest): KeyIdentity => {
+      // A blocked address is refused before its key is even looked at.
+      const blockedFor = failures.blockedFor(request.ip)
+      if (blockedFor > 0) throw errors.tooManyAuthFailures(blockedFor)
       const key = extractKey(request.headers)
-      if (!key) throw errors.missingKey()
+      if (!key) {
+        failures.fail(request.ip)
+        throw errors.missingKey()
+      }
       const identity = store.verify(key)
-      if (!identity) throw errors.invalidKey()
+      if (!identity) {
+        failures.fail(request.ip)
+        throw errors.invalidKey()
+      }
       request.identity = identity
       return identity
     })

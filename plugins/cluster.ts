@@ -6,6 +6,12 @@
 // LISTEN needs a connection of its own held open, which Prisma does not
 // offer; this plugin is the one place that talks to Postgres through `pg`
 // directly, and only to listen. Notifications are sent through Prisma.
+//
+// Notifications are fire-and-forget: one sent while a listener is
+// reconnecting is lost. So after every reconnect (Redis or Postgres) the
+// instance reloads everything, and while instances share state it also
+// reloads its keys every KEYS_RELOAD_INTERVAL_MS, so a revoked key stops
+// working everywhere within that time even if a notification went missing.
 import fp from 'fastify-plugin'
 import { randomUUID } from 'node:crypto'
 import pg from 'pg'
@@ -40,6 +46,20 @@ export default fp(
       if (!kinds) return
       app.changes.apply(kinds).catch((err) => app.log.error({ err, kinds }, 'reloading a change from another instance failed'))
     }
+    const reloadAll = (why: string) =>
+      app.changes.apply([...CHANGE_KINDS]).then(
+        () => app.log.info(`cluster: reloaded everything after ${why}`),
+        (err) => app.log.error({ err }, `cluster: reloading after ${why} failed`),
+      )
+    const startKeyReloads = () => {
+      const every = app.config.env.KEYS_RELOAD_INTERVAL_MS
+      if (!every) return
+      const timer = setInterval(() => {
+        app.keys.reload().catch((err) => app.log.warn({ err: err.message }, 'cluster: periodic key reload failed'))
+      }, every)
+      timer.unref()
+      app.addHook('onClose', async () => clearInterval(timer))
+    }
 
     const redisUrl = app.config.env.REDIS_URL
     if (app.redis && redisUrl) {
@@ -49,6 +69,22 @@ export default fp(
       subscriber.on('error', (err) => app.log.warn({ err: err.message }, 'redis subscriber error'))
       subscriber.on('message', (_channel: string, text: string) => onMessage(text))
       await subscriber.subscribe(channel)
+      // ioredis resubscribes by itself after a reconnect, but what was
+      // published meanwhile is gone: subscribe again (so the reload below
+      // cannot miss a change made while it runs), then reload everything.
+      let ready = true
+      subscriber.on('close', () => {
+        ready = false
+      })
+      subscriber.on('ready', () => {
+        if (ready) return
+        ready = true
+        subscriber
+          .subscribe(channel)
+          .then(() => reloadAll('the Redis subscriber reconnected'))
+          .catch((err) => app.log.warn({ err: err.message }, 'cluster: resubscribing after a Redis reconnect failed'))
+      })
+      startKeyReloads()
       const publisher = app.redis
       app.changes.broadcast = async (kinds) => {
         await publisher.publish(channel, JSON.stringify({ from: instanceId, kinds }))
@@ -81,6 +117,7 @@ export default fp(
         await app.changes.apply([...CHANGE_KINDS])
       }
       await listen()
+      startKeyReloads()
       app.changes.broadcast = async (kinds) => {
         await app.db.$executeRaw`SELECT pg_notify(${CHANGE_CHANNEL}, ${JSON.stringify({ from: instanceId, kinds })})`
       }

@@ -23,6 +23,10 @@ import { Value } from '@sinclair/typebox/value'
 import type { TSchema } from '@sinclair/typebox'
 import { formatPath, referenceProblems, type GatewayConfig, type ProviderConfig } from '../config/gateway-config.js'
 import { adminErrors as errs } from './errors.js'
+import { getAdapter } from '../providers/registry.js'
+import type { ProviderType } from '../providers/types.js'
+import { keyTemplateProblems, type KeyVarPolicy } from '../security/key-vars.js'
+import { upstreamProblems, type UpstreamPolicy } from '../security/upstream-guard.js'
 
 /** Written in place of an API key in an export (apiKey is never interpolated, so it stays a valid config). */
 export const REDACTED = '${REDACTED}'
@@ -197,4 +201,72 @@ export function restoreSecrets(p: Record<string, unknown>, stored: ProviderConfi
     }
   }
   return problems
+}
+
+// ---------------------------------------------------------------------------
+// Where secrets may go
+//
+// Providers written here become admin-owned: their key templates may only
+// name variables PROVIDER_KEY_VARS allows (lib/security/key-vars.ts), their
+// baseUrl may only reach public addresses or what ADMIN_UPSTREAM_ALLOW lists
+// (lib/security/upstream-guard.ts), and a stored secret never follows a
+// provider to another origin: moving it means sending the key again.
+
+/** Where a provider's requests go (scheme://host:port), its type's default when baseUrl is unset; undefined when unknown. */
+export function originOf(p: { name?: string; type?: unknown; baseUrl?: unknown }): string | undefined {
+  try {
+    if (typeof p.baseUrl === 'string') return new URL(p.baseUrl).origin
+    const adapter = getAdapter(p.type as ProviderType)
+    if (adapter.local) return 'in-process'
+    return new URL(adapter.endpoint('chat', { name: p.name ?? 'x', type: p.type as ProviderType }, 'model', false).url).origin
+  } catch {
+    return undefined
+  }
+}
+
+const isPlaceholder = (v: unknown) => typeof v === 'string' && PLACEHOLDERS.has(v)
+
+/**
+ * When a write moves a provider to another origin, every secret stored for it
+ * (the apiKey, credential-like header values) must be sent again or dropped
+ * in the same write. `sent` is the provider body as received, placeholders
+ * not yet restored. A PATCH keeps what it does not send; an import replaces
+ * the whole provider, so only a placeholder keeps a stored value.
+ */
+export function secretsFollowingProblems(
+  stored: ProviderConfig,
+  sent: Record<string, unknown>,
+  nextOrigin: string | undefined,
+  mode: 'patch' | 'import',
+  path = '',
+): string[] {
+  const from = originOf(stored)
+  if (from === nextOrigin) return []
+  const at = (k: string) => (path ? `${path}.${k}` : k)
+  const move = `the provider moves from ${from ?? 'an unknown origin'} to ${nextOrigin ?? 'an unknown origin'}, and a stored secret never follows a provider to another origin`
+  const problems: string[] = []
+  const keyKept = isPlaceholder(sent.apiKey) || (mode === 'patch' && sent.apiKey === undefined)
+  if (stored.apiKey !== undefined && keyKept) problems.push(`${at('apiKey')}: ${move}: send the API key again (or null to remove it)`)
+  const headers = sent.headers
+  for (const [k, v] of Object.entries(stored.headers ?? {})) {
+    if (!isSensitiveHeader(k) || isEnvRef(v)) continue
+    const given = headers && typeof headers === 'object' ? (headers as Record<string, unknown>)[k] : undefined
+    const kept = isPlaceholder(given) || (mode === 'patch' && headers === undefined)
+    if (kept) problems.push(`${at(`headers.${k}`)}: ${move}: send this header again (or leave it out)`)
+  }
+  return problems
+}
+
+/** apiKey templates naming variables the key policy does not allow. */
+export function providerKeyProblems(p: { apiKey?: string | null }, policy: KeyVarPolicy, path = ''): string[] {
+  return keyTemplateProblems(p.apiKey, policy, path ? `${path}.apiKey` : 'apiKey')
+}
+
+/** Write-time upstream check of an admin-written provider's baseUrl (DNS included). */
+export async function providerUpstreamProblems(p: { baseUrl?: string }, policy: UpstreamPolicy, path = ''): Promise<string[]> {
+  if (!p.baseUrl) return []
+  const found = await upstreamProblems(p.baseUrl, policy)
+  if (!found.length) return []
+  const at = path ? `${path}.baseUrl` : 'baseUrl'
+  return [`${at}: ${found.join('; ')}; providers written through the admin API may only reach public addresses (not loopback, private, link-local, unspecified or multicast ones) unless ADMIN_UPSTREAM_ALLOW lists the host or range, or the provider is defined in the YAML file`]
 }

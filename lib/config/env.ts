@@ -3,6 +3,7 @@
 import { Type, type Static } from '@sinclair/typebox'
 import { Value } from '@sinclair/typebox/value'
 import { existsSync } from 'node:fs'
+import { upstreamAllowProblems } from '../security/upstream-guard.js'
 
 const LogLevel = Type.Union(
   ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
@@ -11,15 +12,26 @@ const LogLevel = Type.Union(
 export const EnvSchema = Type.Object({
   PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 8080 }),
   HOST: Type.String({ minLength: 1, default: '127.0.0.1' }),
-  DATABASE_URL: Type.String({ pattern: '^(file:|postgres://|postgresql://)', default: 'file:./data/switchyard.db' }),
+  DATABASE_URL: Type.String({ pattern: '^(file:|postgres://|postgresql://)', default: 'file:./data/switchyard.db', secret: true }),
   GATEWAY_CONFIG: Type.Optional(Type.String({ minLength: 1 })),
-  MASTER_KEY: Type.Optional(Type.String({ minLength: 8 })),
-  JWT_SECRET: Type.Optional(Type.String({ minLength: 32 })),
+  MASTER_KEY: Type.Optional(Type.String({ minLength: 32, secret: true })),
+  JWT_SECRET: Type.Optional(Type.String({ minLength: 32, secret: true })),
   LOG_LEVEL: Type.Union([LogLevel], { default: 'info' }),
   BODY_LIMIT_BYTES: Type.Integer({ minimum: 1024, default: 4 * 1024 * 1024 }),
-  REDIS_URL: Type.Optional(Type.String({ pattern: '^rediss?://' })),
+  REDIS_URL: Type.Optional(Type.String({ pattern: '^rediss?://', secret: true })),
+  /** Variables a provider apiKey template may reference (comma-separated names or globs); see lib/security/key-vars.ts. */
+  PROVIDER_KEY_VARS: Type.String({ pattern: '^\\s*[A-Za-z0-9_*?]+(\\s*,\\s*[A-Za-z0-9_*?]+)*\\s*$', default: '*_API_KEY' }),
+  /** Host names or CIDR ranges that providers written through the admin API may reach although private; see lib/security/upstream-guard.ts. */
+  ADMIN_UPSTREAM_ALLOW: Type.Optional(Type.String()),
+  /** How often gateway keys are reloaded from a shared database (Redis or Postgres present); 0 disables. */
+  KEYS_RELOAD_INTERVAL_MS: Type.Integer({ minimum: 0, default: 30_000 }),
 })
 export type Env = Static<typeof EnvSchema>
+
+/** The gateway's own secrets: variables the schema marks `secret: true`. */
+export const ENV_SECRET_NAMES: readonly string[] = Object.entries(EnvSchema.properties)
+  .filter(([, schema]) => (schema as { secret?: boolean }).secret === true)
+  .map(([name]) => name)
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -39,9 +51,10 @@ export function loadEnv(source: Record<string, string | undefined> = process.env
   const problems = [...Value.Errors(EnvSchema, withDefaults)].map((e) => {
     const name = e.path.replace(/^\//, '')
     // Never echo the value of a secret.
-    const shown = /KEY|SECRET|URL/.test(name) ? '' : ` (got ${JSON.stringify(raw[name])})`
+    const shown = /KEY|SECRET|URL|TOKEN/.test(name) || ENV_SECRET_NAMES.includes(name) ? '' : ` (got ${JSON.stringify(raw[name])})`
     return `${name}: ${e.message}${shown}`
   })
+  problems.push(...upstreamAllowProblems((withDefaults as Env).ADMIN_UPSTREAM_ALLOW))
   if (problems.length) throw new ConfigError(problems)
   return withDefaults as Env
 }

@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs'
 import { parse as parseYaml } from 'yaml'
 import { PROVIDER_TYPES } from '../providers/types.js'
 import { ConfigError } from './env.js'
+import { keyTemplateProblems, keyVarPolicyOf, templateVars, type KeyVarPolicy } from '../security/key-vars.js'
 
 const Price = Type.Object(
   {
@@ -120,6 +121,11 @@ export const LimitsConfigSchema = Type.Object(
     tpm: Type.Optional(Type.Integer({ minimum: 1 })),
     /** Budgets per tenant tag (the `tenant` of gateway keys), UTC day and month. */
     tenants: Type.Optional(Type.Record(Type.String({ minLength: 1 }), TenantBudget)),
+    /**
+     * Failed gateway-key checks (401) one client address may make per minute;
+     * beyond it the address gets 429 without its key being checked. Default 30; 0 disables.
+     */
+    authFailuresPerMinute: Type.Optional(Type.Integer({ minimum: 0 })),
     /** Prefix of every Redis key the limits write (default "switchyard:"). */
     redisKeyPrefix: Type.Optional(Type.String({ minLength: 1 })),
     /** Load shedding (@fastify/under-pressure): 503 + retry-after before the event loop stalls. */
@@ -203,9 +209,18 @@ export function interpolate(node: unknown, env: Record<string, string | undefine
   return node
 }
 
-/** Resolves an apiKey template; undefined when a referenced variable is unset. */
-export function resolveSecret(template: string | undefined | null, env: Record<string, string | undefined> = process.env): string | undefined {
+/**
+ * Resolves an apiKey template; undefined when a referenced variable is unset
+ * or is one the key policy (PROVIDER_KEY_VARS, read from `env` by default)
+ * does not allow: such a provider is unusable, and the value is never read.
+ */
+export function resolveSecret(
+  template: string | undefined | null,
+  env: Record<string, string | undefined> = process.env,
+  policy: KeyVarPolicy = keyVarPolicyOf(env),
+): string | undefined {
   if (!template) return undefined
+  if (!templateVars(template).every((name) => policy.allows(name))) return undefined
   let missing = false
   const value = template.replace(VAR, (_m, name: string, fallback: string | undefined) => {
     const v = env[name]
@@ -239,6 +254,26 @@ export function schemaProblems(schema: TSchema, value: unknown): string[] {
   return problems
 }
 
+/**
+ * What a baseUrl may not contain: a query or fragment would swallow the path
+ * the gateway appends (so it could POST anywhere on the host), and user info
+ * would send credentials nobody configured as such.
+ */
+export function baseUrlProblems(baseUrl: string): string[] {
+  const problems: string[] = []
+  let url: URL | undefined
+  try {
+    url = new URL(baseUrl)
+  } catch {
+    return ['not a valid URL']
+  }
+  if (/^[a-z][a-z0-9+.-]*:\/\/[^/?#]*@/i.test(baseUrl) || url.username || url.password) problems.push('must not contain user info (user:password@)')
+  if (baseUrl.includes('?')) problems.push('must not contain a query (?)')
+  if (baseUrl.includes('#')) problems.push('must not contain a fragment (#)')
+  if (!url.hostname) problems.push('has no host')
+  return problems
+}
+
 /** Cross-reference checks on a schema-valid config. */
 export function referenceProblems(cfg: GatewayConfig): string[] {
   const problems: string[] = []
@@ -248,6 +283,7 @@ export function referenceProblems(cfg: GatewayConfig): string[] {
     providers.add(p.name)
     if (p.type === 'azure' && !p.baseUrl)
       problems.push(`providers[${i}].baseUrl: required for azure providers`)
+    if (p.baseUrl) for (const m of baseUrlProblems(p.baseUrl)) problems.push(`providers[${i}].baseUrl: ${m}`)
   })
   const names = new Map<string, string>()
   const deploymentIds = new Set<string>()
@@ -297,7 +333,12 @@ export function parseGatewayConfig(doc: unknown, env: Record<string, string | un
   // A path whose variable is unset already has its problem; don't report it twice.
   const reported = new Set(problems.map((p) => p.slice(0, p.indexOf(':'))))
   problems.push(...schemaProblems(GatewayConfigSchema, withDefaults).filter((p) => !reported.has(p.slice(0, p.indexOf(':')))))
-  if (problems.length === 0) problems.push(...referenceProblems(withDefaults as GatewayConfig))
+  if (problems.length === 0) {
+    const cfg = withDefaults as GatewayConfig
+    problems.push(...referenceProblems(cfg))
+    const policy = keyVarPolicyOf(env)
+    cfg.providers.forEach((p, i) => problems.push(...keyTemplateProblems(p.apiKey, policy, `providers[${i}].apiKey`)))
+  }
   if (problems.length) throw new ConfigError(problems)
   return withDefaults as GatewayConfig
 }

@@ -13,6 +13,19 @@ import { deploymentId, type GatewayConfig, type ModelConfig, type ProviderConfig
 
 export type Source = 'yaml' | 'admin'
 
+// Who wrote each provider loadConfig returns, kept beside the config objects
+// (not in them) so exports and re-validation see the plain YAML shape.
+const providerSources = new WeakMap<object, Source>()
+
+/**
+ * Who wrote a provider loadConfig returned: "yaml" (the operator's file) or
+ * "admin" (the admin API). undefined for a provider object that did not come
+ * from the database (a config given directly).
+ */
+export function providerSource(p: ProviderConfig): Source | undefined {
+  return providerSources.get(p)
+}
+
 type ProviderOptions = Pick<ProviderConfig, 'apiVersion' | 'headers' | 'timeouts' | 'maxConnections'>
 type ModelOptions = Pick<ModelConfig, 'contextWindowFallbacks' | 'timeouts' | 'retries'>
 
@@ -184,15 +197,17 @@ export async function loadConfig(db: Db): Promise<GatewayConfig> {
   }
   const providerName = new Map(providers.map((p) => [p.id, p.name]))
   return {
-    providers: providers.map((p) =>
-      defined({
+    providers: providers.map((p) => {
+      const config = defined({
         name: p.name,
         type: p.type as ProviderConfig['type'],
         baseUrl: p.baseUrl ?? undefined,
         apiKey: p.apiKey ?? undefined,
         ...parseJson<ProviderOptions>(p.options, {}),
-      }),
-    ),
+      })
+      providerSources.set(config, p.source === 'yaml' ? 'yaml' : 'admin')
+      return config
+    }),
     models: models.map((m) =>
       defined({
         name: m.name,

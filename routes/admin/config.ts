@@ -11,8 +11,12 @@
 // Import: YAML (application/yaml, text/plain) or JSON, validated like the
 // YAML file (every problem reported with its path, 400) except that the
 // server's environment is never read: ${VAR} is accepted in apiKey only and
-// kept as a reference. A "${REDACTED}" / "[REDACTED]" placeholder keeps the
-// secret stored for that provider, so an export can be imported back as is.
+// kept as a reference (only to variables PROVIDER_KEY_VARS allows). A
+// "${REDACTED}" / "[REDACTED]" placeholder keeps the secret stored for that
+// provider, so an export can be imported back as is, unless the document moves
+// the provider to another origin (then the secret must be sent again).
+// Imported providers become admin-owned, so their baseUrl must pass the
+// upstream guard (public addresses or ADMIN_UPSTREAM_ALLOW).
 // On success it is applied in one transaction as admin-owned rows (the YAML
 // seed leaves them alone): providers, models with exactly the deployments listed, and the
 // routing settings the document gives. ?mode=replace also deletes the
@@ -22,7 +26,11 @@ import type { FastifyInstance } from 'fastify'
 import { Type, type Static } from '@sinclair/typebox'
 import { parse as parseYaml, stringify } from 'yaml'
 import { adminErrors as errs } from '../../lib/admin/errors.js'
-import { envReferenceProblems, maskProvider, paramOf, REDACTED, REDACTED_HEADER, restoreSecrets, rethrowNonBodyValidation, schemaCheck, withDefaults } from '../../lib/admin/config-state.js'
+import {
+  envReferenceProblems, maskProvider, originOf, paramOf, providerUpstreamProblems, REDACTED, REDACTED_HEADER, restoreSecrets, rethrowNonBodyValidation,
+  schemaCheck, secretsFollowingProblems, withDefaults,
+} from '../../lib/admin/config-state.js'
+import { upstreamPolicy } from '../../lib/security/upstream-guard.js'
 import { GatewayConfigSchema, parseGatewayConfig, type GatewayConfig } from '../../lib/config/gateway-config.js'
 import { ConfigError } from '../../lib/config/env.js'
 import { deploymentRows, loadConfig, modelRow, providerRow, ROUTING_SETTINGS } from '../../lib/storage/config-store.js'
@@ -76,6 +84,7 @@ function invalid(problems: string[]): never {
 export default async function configRoutes(app: FastifyInstance) {
   // Bodies are validated in the handlers (attachValidation); querystring and params are not.
   app.addHook('preHandler', async (request) => rethrowNonBodyValidation(request))
+  const upstream = upstreamPolicy(app.config.env.ADMIN_UPSTREAM_ALLOW)
   // Encapsulated: YAML bodies are accepted under this plugin only (text/plain
   // is Fastify's built-in string parser).
   app.addContentTypeParser(YAML_TYPES, { parseAs: 'string' }, (_request, body, done) => done(null, body))
@@ -143,8 +152,11 @@ export default async function configRoutes(app: FastifyInstance) {
     if (Array.isArray(raw.providers)) {
       raw.providers.forEach((p: unknown, i) => {
         if (!p || typeof p !== 'object') return
-        const name = (p as { name?: unknown }).name
-        problems.push(...restoreSecrets(p as Record<string, unknown>, current.providers.find((s) => s.name === name), `providers[${i}]`))
+        const sent = p as Record<string, unknown>
+        const stored = current.providers.find((s) => s.name === sent.name)
+        // A stored secret kept by a placeholder may not follow the provider to another origin.
+        if (stored) problems.push(...secretsFollowingProblems(stored, sent, originOf({ ...sent, type: sent.type ?? stored.type }), 'import', `providers[${i}]`))
+        problems.push(...restoreSecrets(sent, stored, `providers[${i}]`))
       })
     }
     problems.push(...envReferenceProblems(doc))
@@ -166,11 +178,15 @@ export default async function configRoutes(app: FastifyInstance) {
             routing: { ...current.routing, ...imported.routing },
           }
     try {
-      parseGatewayConfig(target, {})
+      // The environment is not read; only the key policy is given, so apiKey references are checked against it.
+      parseGatewayConfig(target, { PROVIDER_KEY_VARS: app.config.env.PROVIDER_KEY_VARS })
     } catch (err) {
       if (err instanceof ConfigError) invalid(relabel(err.problems, target, { providers: imported.providers.length, models: imported.models.length }))
       throw err
     }
+    // Every imported provider becomes admin-owned: its destination is checked like a POST's.
+    const unreachable = (await Promise.all(imported.providers.map((p, i) => providerUpstreamProblems(p, upstream, `providers[${i}]`)))).flat()
+    if (unreachable.length) invalid(unreachable)
 
     const givenRouting = raw.routing && typeof raw.routing === 'object' ? Object.keys(raw.routing) : []
     const routing = imported.routing as Record<string, unknown>

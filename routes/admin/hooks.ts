@@ -1,4 +1,4 @@
-// The control plane's guard: a valid HS256 JWT on every /admin route; the
+// The control plane's guard: a valid HS256 JWT with an expiry on every /admin route; the
 // viewer role may read (GET, and POSTs marked config.readOnly such as dry
 // runs), only admin may write.
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
@@ -19,7 +19,13 @@ export function registerAdminHooks(app: FastifyInstance): void {
       await request.jwtVerify()
     } catch (err) {
       const code = (err as { code?: string }).code ?? ''
-      const detail = code.includes('EXPIRED') ? 'the token has expired' : code.includes('NO_AUTHORIZATION') ? 'no Authorization header' : 'the token is invalid'
+      const detail = code.includes('EXPIRED')
+        ? 'the token has expired'
+        : code.includes('NO_AUTHORIZATION')
+          ? 'no Authorization header'
+          : code.includes('MISSING_REQUIRED_CLAIM') || /claim is required/i.test((err as Error).message ?? '')
+            ? 'the token has no expiry (exp claim); sign it with a lifetime'
+            : 'the token is invalid'
       throw adminErrors.unauthorized(detail)
     }
     const role = request.user?.role

@@ -5,8 +5,13 @@
 import type { FastifyInstance } from 'fastify'
 import { Type, type Static } from '@sinclair/typebox'
 import { adminErrors as errs } from '../../lib/admin/errors.js'
-import { envReferenceProblems, introducedProblems, isEnvRef, maskHeaders, raise, restoreSecrets, rethrowNonBodyValidation, SET, validate } from '../../lib/admin/config-state.js'
+import {
+  envReferenceProblems, introducedProblems, isEnvRef, maskHeaders, originOf, providerKeyProblems, providerUpstreamProblems, raise, restoreSecrets,
+  rethrowNonBodyValidation, secretsFollowingProblems, SET, validate,
+} from '../../lib/admin/config-state.js'
 import { ProviderConfigSchema, type ProviderConfig } from '../../lib/config/gateway-config.js'
+import { keyVarPolicy } from '../../lib/security/key-vars.js'
+import { upstreamPolicy } from '../../lib/security/upstream-guard.js'
 import { loadConfig, providerRow } from '../../lib/storage/config-store.js'
 import { adminSecurity } from './hooks.js'
 import { adminErrors, listOf } from './schemas.js'
@@ -22,7 +27,7 @@ const UpdateProvider = Type.Object(
   {
     type: Type.Optional(P.type),
     baseUrl: orNull(Type.String()),
-    apiKey: orNull(Type.String({ description: 'A literal key or a ${VAR} reference; null removes it; "[set]" keeps the stored one' })),
+    apiKey: orNull(Type.String({ description: 'A literal key or a ${VAR} reference (PROVIDER_KEY_VARS); null removes it; "[set]" keeps the stored one. Required again when baseUrl (or type) moves the provider to another origin' })),
     apiVersion: orNull(Type.String()),
     headers: orNull(Type.Record(Type.String(), Type.String())),
     timeouts: orNull(Type.Unknown()),
@@ -89,6 +94,8 @@ function auditView(row: Row) {
 export default async function providerRoutes(app: FastifyInstance) {
   // Bodies are validated in the handlers (attachValidation); querystring and params are not.
   app.addHook('preHandler', async (request) => rethrowNonBodyValidation(request))
+  const keyPolicy = keyVarPolicy(app.config.env.PROVIDER_KEY_VARS)
+  const upstream = upstreamPolicy(app.config.env.ADMIN_UPSTREAM_ALLOW)
   const counts = async () => {
     const groups = await app.db.deployment.groupBy({ by: ['providerId'], _count: { _all: true } })
     return new Map(groups.map((g) => [g.providerId, g._count._all]))
@@ -126,9 +133,11 @@ export default async function providerRoutes(app: FastifyInstance) {
     const body = validate<ProviderConfig>(ProviderConfigSchema, request.body)
     raise(restoreSecrets(body as Record<string, unknown>, undefined))
     raise(envReferenceProblems(body))
+    raise(providerKeyProblems(body, keyPolicy))
     if (await app.db.provider.findUnique({ where: { name: body.name } })) throw errs.conflict(`name: provider "${body.name}" already exists`, 'name')
     const before = await loadConfig(app.db)
     raise(introducedProblems(before, { ...before, providers: [...before.providers, body] }, { kind: 'providers', name: body.name }))
+    raise(await providerUpstreamProblems(body, upstream))
     const row = await app.db.provider.create({ data: providerRow(body, 'admin') })
     await app.audit(request, 'provider.create', row.name, null, auditView(row))
     await app.changes.publish(['routing'])
@@ -149,6 +158,8 @@ export default async function providerRoutes(app: FastifyInstance) {
     const patch = validate<UpdateBody>(UpdateProvider, request.body)
     const current = await find(request.params.name)
     const stored = configOf(current)
+    // As sent, before placeholders are replaced by the stored secrets.
+    const sent = { ...patch, headers: patch.headers ? { ...patch.headers } : patch.headers }
     raise(restoreSecrets(patch as Record<string, unknown>, stored))
     raise(envReferenceProblems(patch))
     const merged: Record<string, unknown> = { ...stored }
@@ -159,7 +170,13 @@ export default async function providerRoutes(app: FastifyInstance) {
     const next = validate<ProviderConfig>(ProviderConfigSchema, merged)
     const before = await loadConfig(app.db)
     const after = { ...before, providers: [...before.providers.filter((p) => p.name !== next.name), next] }
-    raise(introducedProblems(before, after, { kind: 'providers', name: next.name }))
+    raise([
+      ...introducedProblems(before, after, { kind: 'providers', name: next.name }),
+      ...secretsFollowingProblems(stored, sent, originOf(next), 'patch'),
+      ...providerKeyProblems(next, keyPolicy),
+    ])
+    // The row becomes admin-owned, so its destination is checked even when unchanged.
+    raise(await providerUpstreamProblems(next, upstream))
     const row = await app.db.provider.update({ where: { id: current.id }, data: providerRow(next, 'admin') })
     await app.audit(request, 'provider.update', row.name, auditView(current), auditView(row))
     await app.changes.publish(['routing'])

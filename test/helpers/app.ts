@@ -8,7 +8,8 @@ import type { FastifyInstance } from 'fastify'
 import { buildApp } from '../../app.js'
 import { createDb } from '../../lib/storage/client.js'
 
-export const MASTER_KEY = 'sk-test-master-key'
+// At least 32 characters, as lib/config/env.ts requires.
+export const MASTER_KEY = 'sk-test-master-key-0123456789abcdef'
 
 interface Tap {
   teardown(fn: () => unknown): void

@@ -4,6 +4,7 @@
 // type verbatim so clients and logs can still tell the cases apart.
 import type { ErrorInfo } from '../types.js'
 import { retryAfterSeconds } from '../openai/index.js'
+import { scrubSecrets } from '../../security/scrub.js'
 
 type Headers = Record<string, string | string[] | undefined>
 
@@ -40,9 +41,7 @@ function byStatus(status: number): Mapping & { code: string | null } {
 
 // Anthropic never echoes the key today; this guards the day a message (or a
 // proxy in front of it) does, since these messages are shown to clients.
-function scrub(message: string): string {
-  return message.replace(/sk-ant-[A-Za-z0-9_-]+/g, '[redacted]')
-}
+const scrub = (message: string): string => scrubSecrets(message)
 
 interface AnthropicErrorObject {
   type: string

@@ -2,6 +2,7 @@
 // The canonical `status` name decides the OpenAI error; the HTTP status is the fallback.
 import type { ErrorInfo } from '../types.js'
 import { errorTypeForStatus, retryAfterSeconds } from '../openai/index.js'
+import { scrubSecrets } from '../../security/scrub.js'
 
 export interface GeminiErrorObject {
   code?: number
@@ -26,10 +27,8 @@ const BY_STATUS: Record<string, { status: number; type: string; code: string | n
 }
 
 
-/** Google API keys start with "AIza"; never let one reach a client or a log. */
-function redact(message: string): string {
-  return message.replace(/AIza[0-9A-Za-z_-]{10,}/g, '[redacted]').replace(/([?&]key=)[^&\s"]+/g, '$1[redacted]')
-}
+/** Google API keys start with "AIza" (and travel as ?key=); never let one reach a client or a log. */
+const redact = (message: string): string => scrubSecrets(message)
 
 /** google.protobuf.Duration in JSON form: "30s", "1.5s". */
 function durationSeconds(value: unknown): number | undefined {
