@@ -1,6 +1,7 @@
 // Upstream connection pools and the proxy engine, closed with the app.
 import fp from 'fastify-plugin'
 import { Pools } from '../lib/proxy/pools.js'
+import { upstreamPolicy } from '../lib/security/upstream-guard.js'
 import { ProxyEngine, type ProxyObserver, type AttemptRecord, type CompletionRecord } from '../lib/proxy/engine.js'
 import type { DeploymentEntry } from '../lib/routing/table.js'
 import type { Usage } from '../lib/openai/types.js'
@@ -20,7 +21,8 @@ declare module 'fastify' {
 
 export default fp(
   async (app) => {
-    const pools = new Pools()
+    // Admin-written providers may reach public addresses plus what ADMIN_UPSTREAM_ALLOW lists.
+    const pools = new Pools(undefined, { policy: upstreamPolicy(app.config.env.ADMIN_UPSTREAM_ALLOW) })
     const observers: ProxyObserver[] = []
     const observer: ProxyObserver = {
       onAttempt(record: AttemptRecord) {

@@ -160,7 +160,7 @@ export class ProxyEngine {
         }
         if (provider.missingKey) {
           state.attempts++
-          state.lastError = errors.providerUnconfigured(deployment.provider, `its API key ${provider.missingKey} is not set`)
+          state.lastError = errors.providerUnconfigured(deployment.provider, 'its API key is not configured')
           this.options.observer?.onAttempt?.({
             requestId: job.requestId, deployment, operation: op, stream: job.stream, ok: false, status: 0, totalMs: 0,
             error: state.lastError.code ?? undefined, failure: 'unconfigured', fault: false,
@@ -266,7 +266,7 @@ export class ProxyEngine {
         body = rewriteModel(job.raw, deployment.upstreamModel, job.body as Record<string, unknown>)
         if (op === 'chat' && job.stream) body = ensureStreamUsage(body, job.body as Record<string, unknown>)
       }
-      const pool = this.options.pools.get(endpointUrl.origin, { connections: provider.maxConnections, connectTimeoutMs: timeouts.connectMs })
+      const pool = this.options.pools.get(endpointUrl.origin, { connections: provider.maxConnections, connectTimeoutMs: timeouts.connectMs, guarded: provider.source !== 'yaml' })
       upstream = await pool.request({
         method: 'POST',
         path: endpointUrl.pathname + endpointUrl.search,
@@ -291,7 +291,7 @@ export class ProxyEngine {
       deadline.dispose()
       const errorInfo = adapter.error(upstream.statusCode, text, headerRecord(upstream.headers))
       const retryAfterMs = errorInfo.retryAfterSec !== undefined ? errorInfo.retryAfterSec * 1000 : undefined
-      const failure = new AttemptError(fromErrorInfo(errorInfo), upstream.statusCode, 'http', retryAfterMs)
+      const failure = new AttemptError(fromErrorInfo(errorInfo, [provider.settings.apiKey]), upstream.statusCode, 'http', retryAfterMs)
       record(false, upstream.statusCode, { ...failure.recordExtra, error: errorInfo.code ?? errorInfo.type })
       throw failure
     }
@@ -475,7 +475,7 @@ export class ProxyEngine {
       } catch (err) {
         if (err instanceof UpstreamError) {
           const info = err.info
-          return new AttemptError(fromErrorInfo(info), info.status, 'http', info.retryAfterSec !== undefined ? info.retryAfterSec * 1000 : undefined)
+          return new AttemptError(fromErrorInfo(info, [provider.settings.apiKey]), info.status, 'http', info.retryAfterSec !== undefined ? info.retryAfterSec * 1000 : undefined)
         }
       }
       return undefined
@@ -484,7 +484,7 @@ export class ProxyEngine {
     try {
       const e = (JSON.parse(event.data) as { error: { message?: string; type?: string; code?: string } }).error
       if (!e || typeof e !== 'object') return undefined
-      const err = new GatewayError({ status: 502, type: e.type ?? 'upstream_error', code: e.code ?? null, message: e.message ?? 'upstream stream error' })
+      const err = fromErrorInfo({ status: 502, type: e.type ?? 'upstream_error', code: e.code ?? null, message: e.message ?? 'upstream stream error' }, [provider.settings.apiKey])
       return new AttemptError(err, 502, 'http')
     } catch {
       return undefined

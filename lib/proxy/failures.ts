@@ -6,6 +6,7 @@ import { UpstreamError, type ErrorInfo } from '../providers/types.js'
 import { isDeploymentFault, type FailureKind } from '../resilience/classify.js'
 import type { AttemptDeadline } from './timeouts.js'
 import type { AttemptRecord } from './types.js'
+import { isUpstreamBlocked, rangeLabel } from '../security/upstream-guard.js'
 
 /** Raised inside an attempt; carries the upstream status (0 = no response). */
 export class AttemptError extends Error {
@@ -36,6 +37,8 @@ export function attemptFailure(err: unknown, reason: AttemptDeadline['reason']):
   if (reason === 'first_byte_timeout') return new AttemptError(errors.upstreamTimeout('no response before the first-byte deadline'), 0, 'timeout')
   if (reason === 'total_timeout') return new AttemptError(errors.upstreamTimeout('the attempt exceeded its total deadline'), 0, 'timeout')
   if (reason === 'client_closed') return new AttemptError(errors.upstreamUnreachable('the client closed the request'), 0, 'client_closed')
+  // The upstream guard refused the address: nothing was sent, and retrying cannot help.
+  if (isUpstreamBlocked(err)) return new AttemptError(errors.upstreamAddressBlocked(rangeLabel(err.range)), 0, 'unconfigured')
   const e = err as NodeJS.ErrnoException
   if (e?.code === 'UND_ERR_CONNECT_TIMEOUT') return new AttemptError(errors.upstreamTimeout('connect timeout'), 0, 'timeout')
   return new AttemptError(errors.upstreamUnreachable(e?.code ?? e?.message ?? 'unknown error'), 0, 'network')

@@ -128,7 +128,7 @@ export async function* relayStream(params: RelayParams): AsyncGenerator<string> 
     returned = false
   } catch (err) {
     returned = false
-    if (err instanceof UpstreamError) failure = fromErrorInfo(err.info)
+    if (err instanceof UpstreamError) failure = fromErrorInfo(err.info, [job.table.providers.get(deployment.provider)?.settings.apiKey])
     else if (deadline.reason === 'first_byte_timeout' || deadline.reason === 'total_timeout') {
       failure = attemptFailure(err, deadline.reason).gatewayError
       failureKind = 'timeout'

@@ -3,6 +3,7 @@
 // changes (start-up, admin writes, change notifications from other instances).
 import type { CooldownConfig, GatewayConfig, PriceConfig, RetriesConfig, TimeoutsConfig } from '../config/gateway-config.js'
 import { resolveSecret } from '../config/gateway-config.js'
+import { providerSource, type Source } from '../storage/config-store.js'
 import { getAdapter } from '../providers/registry.js'
 import type { ProviderAdapter, ProviderSettings, ProviderType } from '../providers/types.js'
 import { globMatch } from './glob.js'
@@ -12,8 +13,14 @@ export interface ProviderEntry {
   adapter: ProviderAdapter
   timeouts?: TimeoutsConfig
   maxConnections?: number
-  /** Set when the provider needs a key and its ${VAR} is not set. */
+  /** Set when the provider needs a key and its ${VAR} is not set (or not allowed by PROVIDER_KEY_VARS). */
   missingKey?: string
+  /**
+   * Who wrote it: "yaml" (the operator's file: may reach any address) or
+   * "admin" (the admin API: connections are guarded, see lib/security/upstream-guard.ts).
+   * A provider of unknown origin is treated as admin-written.
+   */
+  source: Source
 }
 
 /** One deployment of a model: what strategies rank and the proxy calls. */
@@ -75,6 +82,7 @@ export class RoutingTable {
         adapter: getAdapter(p.type),
         timeouts: p.timeouts,
         maxConnections: p.maxConnections,
+        source: providerSource(p) ?? 'admin',
       }
       if (p.apiKey && apiKey === undefined) entry.missingKey = p.apiKey
       this.providers.set(p.name, entry)
