@@ -13,9 +13,9 @@ test('keys are redacted from every log line', async (t) => {
     },
   })
   const app = await buildApp({
-    env: testEnv(tempSqliteUrl(t), { LOG_LEVEL: 'debug', UPSTREAM_SECRET: 'sk-upstream-very-secret' }),
+    env: testEnv(tempSqliteUrl(t), { LOG_LEVEL: 'debug', UPSTREAM_API_KEY: 'sk-upstream-very-secret' }),
     gateway: {
-      providers: [{ name: 'up', type: 'openai', baseUrl: 'http://127.0.0.1:9/v1', apiKey: '${UPSTREAM_SECRET}' }, { name: 'mock', type: 'mock' }],
+      providers: [{ name: 'up', type: 'openai', baseUrl: 'http://127.0.0.1:9/v1', apiKey: '${UPSTREAM_API_KEY}' }, { name: 'mock', type: 'mock' }],
       models: [{ name: 'm', deployments: [{ provider: 'mock' }] }, { name: 'dead', deployments: [{ provider: 'up' }] }],
       routing: { retries: { attempts: 0 } },
     },

@@ -67,13 +67,13 @@ routing:
 
 test('${VAR} interpolation; apiKey templates kept for resolution at use', async (t) => {
   const cfg = parseGatewayConfig(
-    { providers: [{ name: 'o', type: 'openai', baseUrl: '${BASE:-http://localhost:1}/v1', apiKey: '${OPENAI_KEY}' }] },
+    { providers: [{ name: 'o', type: 'openai', baseUrl: '${BASE:-http://localhost:1}/v1', apiKey: '${OPENAI_API_KEY}' }] },
     { BASE: 'http://10.0.0.1:8000' },
   )
   t.equal(cfg.providers[0]!.baseUrl, 'http://10.0.0.1:8000/v1')
-  t.equal(cfg.providers[0]!.apiKey, '${OPENAI_KEY}')
-  t.equal(resolveSecret('${OPENAI_KEY}', { OPENAI_KEY: 'sk-1' }), 'sk-1')
-  t.equal(resolveSecret('${OPENAI_KEY}', {}), undefined)
+  t.equal(cfg.providers[0]!.apiKey, '${OPENAI_API_KEY}')
+  t.equal(resolveSecret('${OPENAI_API_KEY}', { OPENAI_API_KEY: 'sk-1' }), 'sk-1')
+  t.equal(resolveSecret('${OPENAI_API_KEY}', {}), undefined)
   t.equal(resolveSecret('literal', {}), 'literal')
   t.same(problemsOf(() => parseGatewayConfig({ providers: [{ name: 'o', type: 'openai', baseUrl: '${MISSING}' }] }, {})), [
     'providers[0].baseUrl: environment variable MISSING is not set',

@@ -5,7 +5,7 @@ import { RoutingTable } from '../../lib/routing/table.js'
 const cfg = parseGatewayConfig({
   providers: [
     { name: 'mock', type: 'mock' },
-    { name: 'oa', type: 'openai', apiKey: '${NOT_SET_KEY}' },
+    { name: 'oa', type: 'openai', apiKey: '${NOT_SET_API_KEY}' },
   ],
   models: [
     { name: 'a', aliases: ['a-2024'], deployments: [{ provider: 'mock', model: 'up-a' }, { provider: 'oa', weight: 3 }] },
@@ -37,8 +37,8 @@ test('resolution order: name, alias, pattern, default', async (t) => {
 test('no default model: unknown names do not resolve; unset keys are flagged', async (t) => {
   const table = new RoutingTable({ ...cfg, routing: {} }, {})
   t.equal(table.resolve('unknown'), undefined)
-  t.equal(table.providers.get('oa')!.missingKey, '${NOT_SET_KEY}')
-  const withKey = new RoutingTable(cfg, { NOT_SET_KEY: 'sk-x' })
+  t.equal(table.providers.get('oa')!.missingKey, '${NOT_SET_API_KEY}')
+  const withKey = new RoutingTable(cfg, { NOT_SET_API_KEY: 'sk-x' })
   t.equal(withKey.providers.get('oa')!.missingKey, undefined)
   t.equal(withKey.providers.get('oa')!.settings.apiKey, 'sk-x')
 })

@@ -14,7 +14,7 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
 const yaml = parseGatewayConfig({
   providers: [
     { name: 'mock', type: 'mock' },
-    { name: 'oa', type: 'openai', baseUrl: 'http://127.0.0.1:1/v1', apiKey: '${OA_KEY}' },
+    { name: 'oa', type: 'openai', baseUrl: 'http://127.0.0.1:1/v1', apiKey: '${OA_API_KEY}' },
   ],
   models: [
     { name: 'a', aliases: ['a1'], fallbacks: ['b'], deployments: [{ provider: 'mock', pricing: { input: 1, output: 2, cacheRead: 0.1 } }, { provider: 'oa', model: 'x', weight: 2 }] },
@@ -48,7 +48,7 @@ for (const kind of ['sqlite', 'postgres'] as const) {
         { id: 'a:oa:x', provider: 'oa', model: 'x', weight: 2, enabled: true },
       ],
     })
-    t.equal(loaded.providers[1]!.apiKey, '${OA_KEY}', 'the secret template is stored, not the secret')
+    t.equal(loaded.providers[1]!.apiKey, '${OA_API_KEY}', 'the secret template is stored, not the secret')
 
     // An admin change owns its row: the YAML seed no longer touches it.
     await db.model.update({ where: { id: 'b' }, data: { aliases: '["b-admin"]', source: 'admin' } })
