@@ -3,6 +3,8 @@
 import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import { randomUUID } from 'node:crypto'
 import { validatorCompiler } from './lib/validation.js'
+import { warmTokenizers } from './lib/cost/tokens.js'
+import { discardRequestBody } from './lib/oversized-body.js'
 import configPlugin, { loadAppConfig, type AppConfig, type ConfigPluginOptions } from './plugins/config.js'
 import prismaPlugin from './plugins/prisma.js'
 import redisPlugin from './plugins/redis.js'
@@ -66,6 +68,8 @@ export async function buildApp(opts: BuildOptions = {}): Promise<FastifyInstance
   })
 
   app.setValidatorCompiler(validatorCompiler)
+  // Loading both encodings takes ~0.7 s of CPU: paid before listening, not by the first request that counts tokens.
+  app.addHook('onReady', async () => warmTokenizers())
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id)
   })
@@ -96,10 +100,12 @@ export async function buildApp(opts: BuildOptions = {}): Promise<FastifyInstance
   await app.register(v1Routes, { prefix: '/v1' })
   await app.register(adminRoutes, { prefix: '/admin' })
 
-  app.setErrorHandler((err: FastifyError, request, reply) => {
+  app.setErrorHandler(async (err: FastifyError, request, reply) => {
+    // Read the rest of an oversized body first, so the client gets the 413 rather than a reset.
+    if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') await discardRequestBody(request.raw)
     const status = err.statusCode && err.statusCode >= 400 ? err.statusCode : 500
     if (status >= 500) request.log.error({ err }, 'unhandled error')
-    reply.code(status).send({ error: status >= 500 ? 'Internal Server Error' : err.message, statusCode: status })
+    return reply.code(status).send({ error: status >= 500 ? 'Internal Server Error' : err.message, statusCode: status })
   })
   return app
 }

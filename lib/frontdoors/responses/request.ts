@@ -82,7 +82,7 @@ const KNOWN_FIELDS = new Set([
   'reasoning', 'metadata', 'parallel_tool_calls', 'store', 'previous_response_id', 'stream', 'user',
 ])
 /** Accepted and meaningless for a translated backend; not worth reporting. */
-const IGNORED_FIELDS = new Set(['include', 'stream_options', 'truncation', 'service_tier', 'prompt_cache_key', 'safety_identifier'])
+const IGNORED_FIELDS = new Set(['background', 'include', 'stream_options', 'truncation', 'service_tier', 'prompt_cache_key', 'safety_identifier'])
 
 const HOSTED_TOOLS = /^(web_search|web_search_preview|file_search|code_interpreter|image_generation|mcp|tool_search)(_\d{4}_\d{2}_\d{2})?$/
 const PROTOCOL_TOOLS = /^(computer|computer_use|computer_use_preview|local_shell|shell|apply_patch)$/
