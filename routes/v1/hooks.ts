@@ -3,6 +3,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { errors, GatewayError } from '../../lib/errors.js'
 import { toOpenAIError } from '../error-mapping.js'
+import { discardRequestBody } from '../../lib/oversized-body.js'
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -76,14 +77,16 @@ export function registerV1Hooks(app: FastifyInstance): void {
     app.authenticateKey(request)
   })
 
-  app.setErrorHandler((err: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
+  app.setErrorHandler(async (err: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
     // Fastify's 415 does not say which type it refused: name it (shortened) in the message.
     if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') (err as { contentType?: string }).contentType = (request.headers['content-type'] ?? 'none').slice(0, 100)
+    // So that the client reads the 413 instead of a reset (lib/oversized-body.ts).
+    if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') await discardRequestBody(request.raw)
     const gatewayError = toOpenAIError(err, bodyLimit)
     if (gatewayError.statusCode >= 500 && !(err instanceof GatewayError)) request.log.error({ err }, 'unhandled error on /v1')
     const attempts = (err as { attempts?: number }).attempts
     if (attempts) reply.header('x-switchyard-attempts', String(attempts))
-    reply.code(gatewayError.statusCode).headers(gatewayError.headers).send(gatewayError.toJSON())
+    return reply.code(gatewayError.statusCode).headers(gatewayError.headers).send(gatewayError.toJSON())
   })
 
   app.setNotFoundHandler((request: FastifyRequest, reply: FastifyReply) => {
