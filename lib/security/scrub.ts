@@ -16,7 +16,7 @@ type Replacer = string | ((match: string, ...groups: string[]) => string)
 // Shapes of credentials, each replaced whole (or its value part).
 const PATTERNS: Array<[RegExp, Replacer]> = [
   // OpenAI, Anthropic, Switchyard and most vendors' keys: sk-..., sk-ant-..., sk-proj-...
-  [/\bsk-[A-Za-z0-9_*.-]{6,}/g, REDACTED],
+  [/\bsk-[A-Za-z0-9_*-]{6,}/g, REDACTED],
   // Google API keys.
   [/\bAIza[0-9A-Za-z_-]{10,}/g, REDACTED],
   // JSON Web Tokens.

@@ -20,7 +20,7 @@ function gateway() {
     providers: [
       { name: 'mock', type: 'mock' },
       { name: 'oa', type: 'openai', baseUrl: 'https://api.example.test/v1', apiKey: SECRET, headers: { 'x-api-key': HEADER_SECRET, 'x-team': 'core' } },
-      { name: 'env', type: 'openai', apiKey: '${EXPORT_TEST_KEY}' },
+      { name: 'env', type: 'openai', apiKey: '${EXPORT_TEST_API_KEY}' },
     ],
     models: [
       {
@@ -74,7 +74,7 @@ test('export: the configuration in force as YAML, secrets redacted', async (t) =
   const doc = parseYaml(res.body)
   t.equal(doc.providers[1].apiKey, '${REDACTED}')
   t.same(doc.providers[1].headers, { 'x-api-key': '[REDACTED]', 'x-team': 'core' })
-  t.equal(doc.providers[2].apiKey, '${EXPORT_TEST_KEY}', 'a ${VAR} reference is exported as is')
+  t.equal(doc.providers[2].apiKey, '${EXPORT_TEST_API_KEY}', 'a ${VAR} reference is exported as is')
   t.same(doc.models.map((m: { name: string }) => m.name), ['base', 'other', 'added'], 'admin-made models included')
   t.same(doc.models[0].deployments[0], { id: 'base:mock:base-up', provider: 'mock', model: 'base-up', weight: 1, enabled: true, pricing: { input: 1, output: 2 } })
   t.match(doc.models[0].deployments[1], { id: 'base:oa:gpt-x', weight: 2, rpm: 10, enabled: false })
@@ -104,7 +104,7 @@ test('export -> import -> export is lossless and keeps the stored secrets', asyn
   const oa = await app.db.provider.findUniqueOrThrow({ where: { name: 'oa' } })
   t.equal(oa.apiKey, SECRET, '"${REDACTED}" kept the stored key')
   t.equal(JSON.parse(oa.options).headers['x-api-key'], HEADER_SECRET, 'and the stored header value')
-  t.equal((await app.db.provider.findUniqueOrThrow({ where: { name: 'env' } })).apiKey, '${EXPORT_TEST_KEY}')
+  t.equal((await app.db.provider.findUniqueOrThrow({ where: { name: 'env' } })).apiKey, '${EXPORT_TEST_API_KEY}')
   for (const table of ['provider', 'model', 'deployment'] as const) {
     const sources = new Set((await (app.db[table] as { findMany(): Promise<Array<{ source: string }>> }).findMany()).map((r) => r.source))
     t.same([...sources], ['admin'], `every ${table} is admin-owned after the import`)
@@ -204,7 +204,7 @@ test('import: merge and replace are in force on the next request and survive a r
   const replace = [
     'providers:',
     '  - { name: mock, type: mock }',
-    '  - { name: envp, type: openai, apiKey: "${HOME}" }',
+    '  - { name: envp, type: openai, apiKey: "${ENVP_API_KEY}" }',
     'models:',
     '  - name: only',
     '    deployments:',
@@ -223,7 +223,7 @@ test('import: merge and replace are in force on the next request and survive a r
   t.equal((await first.chat('base')).statusCode, 404)
   t.equal((await first.chat('only')).headers['x-switchyard-deployment'], 'only:mock:only-up')
   t.equal(first.app.modelRouting.table.strategy, 'cost')
-  t.equal((await first.app.db.provider.findUniqueOrThrow({ where: { name: 'envp' } })).apiKey, '${HOME}', 'apiKey references are stored, not interpolated')
+  t.equal((await first.app.db.provider.findUniqueOrThrow({ where: { name: 'envp' } })).apiKey, '${ENVP_API_KEY}', 'apiKey references are stored, not interpolated')
   await first.app.close()
 
   // The YAML seed still says strategy "model" and provider "mock" as YAML-owned.
