@@ -23,6 +23,8 @@ import clusterPlugin from './plugins/cluster.js'
 import limitsPlugin from './plugins/limits.js'
 import budgetsPlugin from './plugins/budgets.js'
 import sheddingPlugin from './plugins/shedding.js'
+import trafficPlugin from './plugins/traffic.js'
+import uiPlugin from './plugins/ui.js'
 import healthRoutes from './routes/health.js'
 import adminRoutes from './routes/admin/index.js'
 import v1Routes from './routes/v1/index.js'
@@ -88,6 +90,7 @@ export async function buildApp(opts: BuildOptions = {}): Promise<FastifyInstance
   await app.register(latencyPlugin)
   await app.register(costEstimatePlugin)
   await app.register(usagePlugin)
+  await app.register(trafficPlugin)
   await app.register(strategyPlugin)
   await app.register(healthPlugin)
   await app.register(changesPlugin)
@@ -95,6 +98,7 @@ export async function buildApp(opts: BuildOptions = {}): Promise<FastifyInstance
   await app.register(limitsPlugin)
   await app.register(budgetsPlugin)
   await app.register(sheddingPlugin)
+  await app.register(uiPlugin)
 
   await app.register(healthRoutes)
   await app.register(v1Routes, { prefix: '/v1' })

@@ -15,8 +15,11 @@ declare module 'fastify' {
 export function registerAdminHooks(app: FastifyInstance): void {
   app.addHook('onRequest', async (request: FastifyRequest) => {
     if (!app.config.env.JWT_SECRET) throw adminErrors.disabled()
+    // The dashboard's session cookie (plugins/ui.ts) stands in for a Bearer token; a Bearer token wins.
+    const session = request.headers.authorization ? undefined : await app.uiSession?.authenticate(request)
     try {
-      await request.jwtVerify()
+      if (session) request.user = session
+      else await request.jwtVerify()
     } catch (err) {
       const code = (err as { code?: string }).code ?? ''
       const detail = code.includes('EXPIRED')
@@ -28,6 +31,8 @@ export function registerAdminHooks(app: FastifyInstance): void {
             : 'the token is invalid'
       throw adminErrors.unauthorized(detail)
     }
+    // A sign-in link's or a session cookie's token carries a purpose: it is no Bearer token.
+    if (!session && (request.user as { purpose?: unknown }).purpose !== undefined) throw adminErrors.unauthorized('a dashboard token is not an admin Bearer token')
     const role = request.user?.role
     if (role !== 'admin' && role !== 'viewer') throw adminErrors.unauthorized('the token has no admin or viewer role')
     const readOnly = request.method === 'GET' || request.method === 'HEAD' || request.routeOptions.config.readOnly === true

@@ -12,6 +12,7 @@ import deploymentRoutes from './deployments.js'
 import pricingRoutes from './pricing.js'
 import ruleRoutes from './rules.js'
 import configRoutes from './config.js'
+import statsRoutes from './stats.js'
 
 export default async function admin(app: FastifyInstance) {
   registerAdminHooks(app)
@@ -26,4 +27,5 @@ export default async function admin(app: FastifyInstance) {
   await app.register(pricingRoutes)
   await app.register(ruleRoutes)
   await app.register(configRoutes)
+  await app.register(statsRoutes)
 }
