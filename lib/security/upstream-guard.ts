@@ -37,7 +37,8 @@ const RANGE_LABELS: Record<string, string> = {
 /** "a loopback address", "a private (RFC 1918) address", "a non-public (6to4) address". */
 export function rangeLabel(range: string): string {
   const label = RANGE_LABELS[range] ?? `non-public (${range})`
-  return `${/^[aeiou]/i.test(label) ? 'an' : 'a'} ${label} address`
+  // "an unspecified", but "a unique local".
+  return `${/^(?:[aeio]|u(?!ni))/i.test(label) ? 'an' : 'a'} ${label} address`
 }
 
 /** A connection the guard refused; undici hands it to the request as its error. */
