@@ -91,7 +91,8 @@ export class ChatMessages {
     this.flush()
     const last = this.messages[this.messages.length - 1]
     if (merge && last?.role === 'assistant') {
-      if (text) last.content = typeof last.content === 'string' && last.content !== '' ? last.content + text : text
+      // Consecutive assistant items (Responses output messages) stay apart by a blank line.
+      if (text) last.content = typeof last.content === 'string' && last.content !== '' ? `${last.content}\n\n${text}` : text
       if (toolCalls.length > 0) last.tool_calls = [...(last.tool_calls ?? []), ...toolCalls]
       return
     }

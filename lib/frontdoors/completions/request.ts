@@ -20,7 +20,7 @@ export const LEGACY_DEFAULT_MAX_TOKENS = 16
 export interface CompletionsContext {
   model: string
   /** The prompt, when echo was asked for. */
-  echo: string | undefined
+  echo: string | null
   /** Number of top logprobs asked for; null when logprobs were not asked for. */
   logprobs: number | null
   /** The client asked for a usage chunk at the end of the stream. */
@@ -74,7 +74,7 @@ export function completionsToChat(req: CompletionsRequest): CompletionsTranslati
     chat,
     context: {
       model: req.model,
-      echo: req.echo === true ? prompt : undefined,
+      echo: req.echo === true ? prompt : null,
       logprobs,
       includeUsage: req.stream_options?.include_usage === true,
     },
