@@ -1,11 +1,14 @@
-// Usage and spend: one record per request (tokens, cost, outcome, key,
-// deployment), written in batches. Nothing recorded is lost on shutdown: the
-// buffer is flushed when the app closes.
+// Usage and spend: one record per request (tokens, cost, where they came
+// from, outcome, key, deployment), written in batches. Nothing recorded is
+// lost on shutdown: the buffer is flushed when the app closes. A record the
+// database refuses is set apart and never holds up the others
+// (lib/storage/batch-writer.ts).
 import fp from 'fastify-plugin'
 import { randomUUID } from 'node:crypto'
 import { BatchWriter } from '../lib/storage/batch-writer.js'
 import type { Row } from '../lib/storage/insert-many.js'
 import type { CompletionRecord } from '../lib/proxy/engine.js'
+import { tokenCount, type UsageSource } from '../lib/proxy/usage.js'
 
 // Writes run in the low-priority writer thread; fewer, larger batches cost
 // less in all (each statement has a fixed cost).
@@ -41,6 +44,7 @@ export interface UsageRow {
   attempts: number
   error: string | null
   createdAt: Date
+  usageSource: UsageSource
 }
 
 export function usageRow(r: CompletionRecord): UsageRow {
@@ -56,15 +60,17 @@ export function usageRow(r: CompletionRecord): UsageRow {
     provider: r.deployment?.provider ?? null,
     stream: r.stream,
     status: r.status,
-    promptTokens: u?.prompt_tokens ?? 0,
-    completionTokens: u?.completion_tokens ?? 0,
-    cacheReadTokens: Number(u?.prompt_tokens_details?.cached_tokens ?? 0) || 0,
-    cacheWriteTokens: Number(u?.prompt_tokens_details?.cache_write_tokens ?? 0) || 0,
-    reasoningTokens: Number(u?.completion_tokens_details?.reasoning_tokens ?? 0) || 0,
-    costUsd: r.costUsd ?? 0,
-    attempts: r.attempts,
+    // Integer columns get integers whatever the upstream sent (the engine sanitizes too).
+    promptTokens: tokenCount(u?.prompt_tokens),
+    completionTokens: tokenCount(u?.completion_tokens),
+    cacheReadTokens: tokenCount(u?.prompt_tokens_details?.cached_tokens),
+    cacheWriteTokens: tokenCount(u?.prompt_tokens_details?.cache_write_tokens),
+    reasoningTokens: tokenCount(u?.completion_tokens_details?.reasoning_tokens),
+    costUsd: typeof r.costUsd === 'number' && Number.isFinite(r.costUsd) && r.costUsd > 0 ? r.costUsd : 0,
+    attempts: tokenCount(r.attempts),
     error: r.error ?? null,
     createdAt: new Date(),
+    usageSource: r.usageSource ?? 'upstream',
   }
 }
 
@@ -74,7 +80,9 @@ export default fp(
       write: async (rows) => {
         await app.writer.insert('UsageRecord', rows as unknown as Row[])
       },
-      onError: (err, count) => app.log.error({ err, count }, 'usage write failed; kept for the next flush'),
+      onError: (err, count) => app.log.error({ err, count }, 'usage write failed; kept apart and retried at the next flush'),
+      onDrop: (count, reason, err) =>
+        app.log.error({ err, count, reason }, reason === 'failed' ? `usage records dropped: ${count} failed to write every time` : `usage records dropped: ${count} over the buffer limit`),
     })
     const listeners: Array<(record: CompletionRecord) => void> = []
     app.proxyObservers.push({

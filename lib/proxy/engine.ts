@@ -5,6 +5,7 @@ import { Readable } from 'node:stream'
 import { attemptFailure, AttemptError, formatUsd, toGatewayError, withCost } from './failures.js'
 import { headerRecord, readBuffer, readText } from './read.js'
 import { relayStream } from './stream-relay.js'
+import { CompletionTally, estimatedUsage, estimatePromptTokens, sanitizeUsage, textTokenCounter, type UsageSource } from './usage.js'
 import type {
   AttemptGate,
   AttemptRecord,
@@ -58,10 +59,38 @@ export class ProxyEngine {
   /** Each running job's state, so a record made inside an attempt carries the request's attempt count. */
   private readonly runs = new WeakMap<object, RunState>()
   private readonly random: () => number
+  /** Aborted by endStreams(): streams still open are ended and recorded. */
+  private readonly closing = new AbortController()
+  /** Stream bodies handed out and not closed yet. */
+  private readonly openStreams = new Set<Readable>()
 
   constructor(private readonly options: EngineOptions) {
     this.gate = options.gate
     this.random = options.random ?? Math.random
+  }
+
+  /** Streams relaying right now. */
+  get streamsOpen(): number {
+    return this.openStreams.size
+  }
+
+  /**
+   * Ends every open stream (shutdown, once the grace period is over): the
+   * upstream is aborted, the client gets an SSE error event, and the outcome
+   * is recorded with what was relayed so far. A stream whose client does not
+   * read within `waitMs` is destroyed (still recorded). Resolves with the
+   * number of streams that were open.
+   */
+  async endStreams(waitMs = 2_000): Promise<number> {
+    this.closing.abort()
+    const open = [...this.openStreams]
+    if (open.length === 0) return 0
+    const closed = (b: Readable) => (b.closed ? Promise.resolve() : new Promise<void>((r) => b.once('close', () => r())))
+    let timer: NodeJS.Timeout | undefined
+    await Promise.race([Promise.all(open.map(closed)), new Promise<void>((r) => (timer = setTimeout(r, waitMs)))])
+    clearTimeout(timer)
+    for (const b of this.openStreams) b.destroy()
+    return open.length
   }
 
   /** Installs the check made before every attempt (the health plugin's circuit breaker). */
@@ -322,9 +351,17 @@ export class ProxyEngine {
         }
         out = JSON.stringify(parsed)
       }
-      const usage = parsed.usage as Usage | undefined
-      record(true, upstream.statusCode, { usage })
-      return this.finish(op, job, deployment, upstream.statusCode, out, usage, upstreamMs)
+      // Upstream figures made safe for integer columns; none at all: the gateway's count.
+      let usage = sanitizeUsage(parsed.usage)
+      let usageSource: UsageSource = 'upstream'
+      if (!usage) {
+        const tally = new CompletionTally(textTokenCounter(deployment))
+        if (op === 'chat') tally.addCompletion(parsed)
+        usage = estimatedUsage(estimatePromptTokens(job.body, deployment), tally.tokens())
+        usageSource = 'estimate'
+      }
+      record(true, upstream.statusCode, { usage, usageSource })
+      return this.finish(op, job, deployment, upstream.statusCode, out, usage, upstreamMs, usageSource)
     } catch (err) {
       deadline.dispose()
       if (err instanceof AttemptError) {
@@ -345,14 +382,16 @@ export class ProxyEngine {
     body: Buffer | string,
     usage: Usage | undefined,
     upstreamMs: number,
+    usageSource: UsageSource = 'upstream',
   ): Omit<ProxyResponse, 'attempts'> {
     const costUsd = usage ? this.options.costOf?.(deployment, usage) : undefined
     this.options.observer?.onComplete?.({
       requestId: job.requestId, operation: op, requestedModel: job.model.name, deployment, stream: false, status,
-      attempts: this.runs.get(job)?.attempts ?? 1, usage, costUsd, meta: job.meta,
+      attempts: this.runs.get(job)?.attempts ?? 1, usage, usageSource: usage ? usageSource : undefined, costUsd, meta: job.meta,
     })
     const headers: Record<string, string> = { ...JSON_HEADERS }
     if (costUsd !== undefined) headers['x-switchyard-cost-usd'] = formatUsd(costUsd)
+    if (usage) headers['x-switchyard-usage-source'] = usageSource
     return { status, headers, body, deployment, upstreamMs, costUsd }
   }
 
@@ -388,7 +427,8 @@ export class ProxyEngine {
       .map((c) => `data: ${JSON.stringify(c.usage && costUsd !== undefined ? withCost(c, costUsd) : c)}\n\n`)
       .join('')
     this.options.observer?.onComplete?.({
-      requestId: job.requestId, operation: op, requestedModel: job.model.name, deployment, stream: true, status: 200, attempts: this.runs.get(job)?.attempts ?? 1, usage, costUsd, meta: job.meta,
+      requestId: job.requestId, operation: op, requestedModel: job.model.name, deployment, stream: true, status: 200, attempts: this.runs.get(job)?.attempts ?? 1, usage,
+      usageSource: usage ? 'upstream' : undefined, costUsd, meta: job.meta,
     })
     return { status: 200, headers: { ...SSE_HEADERS }, body: text + SSE_DONE, deployment, upstreamMs: 0, costUsd }
   }
@@ -456,10 +496,15 @@ export class ProxyEngine {
         costOf: this.options.costOf,
         onComplete: (r) => this.options.observer?.onComplete?.(r),
         attempts: () => this.runs.get(job)?.attempts ?? 1,
+        estimatePromptTokens: () => estimatePromptTokens(job.body, deployment),
+        countText: textTokenCounter(deployment),
+        closing: this.closing.signal,
       }), {
       objectMode: false,
       highWaterMark: 16 * 1024,
     })
+    this.openStreams.add(body)
+    body.once('close', () => this.openStreams.delete(body))
     return { status: 200, headers: { ...SSE_HEADERS }, body, deployment, upstreamMs: ttftMs }
   }
 

@@ -2,6 +2,9 @@
 // through for OpenAI-compatible upstreams, translated otherwise. Tracks usage
 // (stripping the usage chunk the client did not ask for), ends with [DONE] or
 // one SSE error event, and records the outcome however the stream ends.
+// When the upstream's usage never arrives (cut, abandoned by the client,
+// never sent) the outcome carries the gateway's estimate instead: the prompt
+// as counted before the call plus the completion text relayed so far.
 import type { ChatCompletionChunk, ChatCompletionRequest, Usage } from '../openai/types.js'
 import type { DeploymentEntry } from '../routing/table.js'
 import { UpstreamError, type StreamTranslator } from '../providers/types.js'
@@ -11,6 +14,7 @@ import { isDeploymentFault, type FailureKind } from '../resilience/classify.js'
 import { attemptFailure, errorEvent, withCost } from './failures.js'
 import type { AttemptDeadline } from './timeouts.js'
 import type { AttemptRecord, CompletionRecord, ProxyJob } from './types.js'
+import { CompletionTally, estimatedUsage, sanitizeUsage, type UsageSource } from './usage.js'
 
 export interface RelayParams {
   job: ProxyJob<ChatCompletionRequest>
@@ -27,6 +31,19 @@ export interface RelayParams {
   onComplete?: (record: CompletionRecord) => void
   /** Attempts the request took so far (retries and fallbacks included). */
   attempts: () => number
+  /** Estimated prompt tokens on this deployment, for a stream that ends without usage. */
+  estimatePromptTokens?: () => number
+  /** Counts relayed completion text as the deployment's provider would (default: 4 characters a token). */
+  countText?: (text: string) => number
+  /** Aborted when the gateway shuts down: the stream is ended with an error event and recorded. */
+  closing?: AbortSignal
+}
+
+/** The final usage chunk as the client gets it: the recorded figures, cost and their source. */
+function usageChunkOut(chunk: ChatCompletionChunk, usage: Usage, costUsd: number | undefined, source: UsageSource): ChatCompletionChunk {
+  const out = costUsd !== undefined ? withCost({ ...chunk, usage }, costUsd) : { ...chunk, usage }
+  const extra = (out.switchyard as Record<string, unknown> | undefined) ?? {}
+  return { ...out, switchyard: { ...extra, usage_source: source } }
 }
 
 const now = () => performance.now()
@@ -45,6 +62,19 @@ export async function* relayStream(params: RelayParams): AsyncGenerator<string> 
   let unsent = ''
   // Stays true only when the client went away and the generator was returned.
   let returned = true
+  let usageSource: UsageSource | undefined
+  const tally = new CompletionTally(params.countText ?? ((text) => Math.ceil(text.length / 4)))
+  // id / created / model of the relayed chunks, for a usage chunk the gateway has to write itself.
+  let lastChunk: { id?: unknown; created?: unknown; model?: unknown } | undefined
+  // Set when the gateway itself ends the stream (shutdown): not the client's doing nor the deployment's.
+  let endedByGateway = false
+  const onClosing = () => {
+    endedByGateway = true
+    deadline.controller.abort(new Error('gateway shutting down'))
+    deadline.dispose()
+  }
+  if (params.closing?.aborted) onClosing()
+  else params.closing?.addEventListener('abort', onClosing, { once: true })
 
   const handle = (events: ReturnType<SseParser['push']>): string => {
     let out = ''
@@ -59,12 +89,14 @@ export async function* relayStream(params: RelayParams): AsyncGenerator<string> 
         }
         for (const chunk of chunks) {
           if (chunk.usage) {
-            usage = chunk.usage
+            usage = sanitizeUsage(chunk.usage)
             if (chunk.choices.length === 0) {
               usageChunk = chunk
               continue
             }
           }
+          tally.addChunk(chunk)
+          lastChunk = chunk
           out += `data: ${JSON.stringify(chunk)}\n\n`
         }
         continue
@@ -74,28 +106,30 @@ export async function* relayStream(params: RelayParams): AsyncGenerator<string> 
         sawDone = true
         continue
       }
-      if (data.includes('"usage":{')) {
-        try {
-          const chunk = JSON.parse(data) as ChatCompletionChunk
-          if (chunk.usage) {
-            usage = chunk.usage
-            if (!chunk.choices || chunk.choices.length === 0) {
-              usageChunk = chunk
-              continue
-            }
-          }
-        } catch {
-          // Not JSON: pass it on untouched, the client sees what the upstream sent.
-        }
-      } else if (data.startsWith('{"error"')) {
-        try {
-          const e = (JSON.parse(data) as { error: { message?: string; type?: string; code?: string } }).error
+      // Parsed once: for the usage chunk, an in-band error, and the tally of what the client got.
+      let parsed: unknown
+      try {
+        parsed = JSON.parse(data)
+      } catch {
+        // Not JSON: pass it on untouched, the client sees what the upstream sent.
+      }
+      if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) {
+        const chunk = parsed as ChatCompletionChunk & { error?: { message?: string; type?: string; code?: string } }
+        if (chunk.error && typeof chunk.error === 'object' && data.startsWith('{"error"')) {
+          const e = chunk.error
           failure = new GatewayError({ status: 502, type: e.type ?? 'upstream_error', code: e.code ?? null, message: e.message ?? 'upstream stream error' })
           // Sent once, as the final event below.
           continue
-        } catch {
-          // Fall through: forwarded as is.
         }
+        if (chunk.usage) {
+          usage = sanitizeUsage(chunk.usage)
+          if (!chunk.choices || chunk.choices.length === 0) {
+            usageChunk = chunk
+            continue
+          }
+        }
+        tally.addChunk(chunk)
+        lastChunk = chunk
       }
       out += `data: ${data}\n\n`
     }
@@ -115,9 +149,13 @@ export async function* relayStream(params: RelayParams): AsyncGenerator<string> 
     if (tail) yield tail
     if (translator) {
       for (const chunk of translator.finish()) {
-        if (chunk.usage) usage = chunk.usage
+        if (chunk.usage) usage = sanitizeUsage(chunk.usage)
         if (chunk.choices.length === 0) usageChunk = chunk
-        else yield `data: ${JSON.stringify(chunk)}\n\n`
+        else {
+          tally.addChunk(chunk)
+          lastChunk = chunk
+          yield `data: ${JSON.stringify(chunk)}\n\n`
+        }
       }
     }
     const complete = translator ? translator.done : sawDone
@@ -128,7 +166,10 @@ export async function* relayStream(params: RelayParams): AsyncGenerator<string> 
     returned = false
   } catch (err) {
     returned = false
-    if (err instanceof UpstreamError) failure = fromErrorInfo(err.info, [job.table.providers.get(deployment.provider)?.settings.apiKey])
+    if (endedByGateway) {
+      failure = errors.gatewayShuttingDown()
+      failureKind = 'client_closed'
+    } else if (err instanceof UpstreamError) failure = fromErrorInfo(err.info, [job.table.providers.get(deployment.provider)?.settings.apiKey])
     else if (deadline.reason === 'first_byte_timeout' || deadline.reason === 'total_timeout') {
       failure = attemptFailure(err, deadline.reason).gatewayError
       failureKind = 'timeout'
@@ -140,22 +181,40 @@ export async function* relayStream(params: RelayParams): AsyncGenerator<string> 
     // Runs on completion, on upstream failure and when the client goes away
     // (the Readable is destroyed and this generator returned): in every case
     // the upstream request is released and the outcome recorded.
-    const clientClosed = returned || deadline.reason === 'client_closed'
+    const clientClosed = returned || (deadline.reason === 'client_closed' && !endedByGateway)
     deadline.abort('client_closed')
+    params.closing?.removeEventListener('abort', onClosing)
     void iterator.return?.()
-    costUsd = usage ? costOf?.(deployment, usage) : undefined
+    // The stream was committed, so the upstream read the prompt: without its
+    // usage the request is charged what the gateway can count.
+    if (usage) usageSource = 'upstream'
+    else {
+      usage = estimatedUsage(params.estimatePromptTokens?.() ?? 0, tally.tokens())
+      usageSource = 'estimate'
+    }
+    costUsd = costOf?.(deployment, usage)
     const error = failure?.code ?? (clientClosed ? 'client_closed' : undefined)
-    const failed = failure ? { failure: failureKind, fault: isDeploymentFault(failureKind, failure.statusCode, failure.code) } : clientClosed ? { failure: 'client_closed' as const, fault: false } : {}
-    record(!failure && !clientClosed, 200, { ttftMs, usage, totalMs: now() - started, error, clientClosed, ...failed })
+    const failed = failure
+      ? { failure: failureKind, fault: !endedByGateway && isDeploymentFault(failureKind, failure.statusCode, failure.code) }
+      : clientClosed ? { failure: 'client_closed' as const, fault: false } : {}
+    // A shutdown is neither the deployment's fault nor a latency sample: flagged like a client that left.
+    record(!failure && !clientClosed, 200, { ttftMs, usage, usageSource, totalMs: now() - started, error, clientClosed: clientClosed || endedByGateway, ...failed })
     onComplete?.({
       requestId: job.requestId, operation: 'chat', requestedModel: job.model.name, deployment, stream: true,
-      status: failure ? failure.statusCode : clientClosed ? 499 : 200, attempts: attempts(), usage, costUsd, error, meta: job.meta,
+      status: failure ? failure.statusCode : clientClosed ? 499 : 200, attempts: attempts(), usage, usageSource, costUsd, error, meta: job.meta,
     })
   }
   // Reached only when the client is still there.
   if (unsent) yield unsent
-  if (usageChunk && job.includeUsage) {
-    yield `data: ${JSON.stringify(costUsd !== undefined ? withCost(usageChunk, costUsd) : usageChunk)}\n\n`
+  if (job.includeUsage && usage && usageSource) {
+    const base = usageChunk ?? {
+      id: typeof lastChunk?.id === 'string' ? lastChunk.id : `chatcmpl-${job.requestId}`,
+      object: 'chat.completion.chunk' as const,
+      created: typeof lastChunk?.created === 'number' ? lastChunk.created : job.created,
+      model: typeof lastChunk?.model === 'string' ? lastChunk.model : deployment.upstreamModel,
+      choices: [],
+    }
+    yield `data: ${JSON.stringify(usageChunkOut(base, usage, costUsd, usageSource))}\n\n`
   }
   yield failure ? errorEvent(failure) : SSE_DONE
 }

@@ -7,6 +7,7 @@ import type { Operation } from '../providers/types.js'
 import type { FailureKind } from '../resilience/classify.js'
 import type { Pools } from './pools.js'
 import type { GatewayError } from '../errors.js'
+import type { UsageSource } from './usage.js'
 
 export interface AttemptRecord {
   requestId: string
@@ -19,6 +20,8 @@ export interface AttemptRecord {
   totalMs: number
   ttftMs?: number
   usage?: Usage
+  /** 'estimate' when the upstream gave no usage and the gateway counted it (lib/proxy/usage.ts). */
+  usageSource?: UsageSource
   error?: string
   /** True when the client went away; not the deployment's fault. */
   clientClosed?: boolean
@@ -40,7 +43,10 @@ export interface CompletionRecord {
   stream: boolean
   status: number
   attempts: number
+  /** Sanitized upstream usage, or the gateway's estimate (see usageSource). */
   usage?: Usage
+  /** Where usage and costUsd come from; set whenever usage is. */
+  usageSource?: UsageSource
   costUsd?: number
   error?: string
   meta?: Record<string, unknown>

@@ -1,0 +1,2 @@
+-- AlterTable
+ALTER TABLE "UsageRecord" ADD COLUMN     "usageSource" TEXT NOT NULL DEFAULT 'upstream';
