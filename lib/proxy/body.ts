@@ -72,6 +72,37 @@ export function findTopLevelValue(s: string, key: string): [number, number] | un
   }
 }
 
+/**
+ * The first top-level key that appears twice in a JSON object text (compared
+ * decoded), or undefined. One linear pass: nested values are skipped, not
+ * parsed. Meant for text JSON.parse accepted. Parsers disagree on duplicates
+ * (JSON.parse and most upstreams keep the last, a byte-level rewrite may edit
+ * the first), so a body carrying one is refused rather than guessed at.
+ */
+export function duplicateTopLevelKey(s: string): string | undefined {
+  let i = skipWs(s, 0)
+  if (s[i] !== '{') return undefined
+  i++
+  const seen = new Set<string>()
+  for (;;) {
+    i = skipWs(s, i)
+    if (s[i] !== '"') return undefined
+    const keyEnd = skipString(s, i)
+    if (keyEnd === -1) return undefined
+    const raw = s.slice(i + 1, keyEnd - 1)
+    const key = raw.includes('\\') ? (JSON.parse(`"${raw}"`) as string) : raw
+    if (seen.has(key)) return key
+    seen.add(key)
+    i = skipWs(s, keyEnd)
+    if (s[i] !== ':') return undefined
+    i = skipValue(s, skipWs(s, i + 1))
+    if (i === -1) return undefined
+    i = skipWs(s, i)
+    if (s[i] !== ',') return undefined
+    i++
+  }
+}
+
 /** Replaces the top-level "model" value; falls back to re-serializing if the text is odd. */
 export function rewriteModel(raw: string, model: string, parsed: Record<string, unknown>): string {
   const span = findTopLevelValue(raw, 'model')

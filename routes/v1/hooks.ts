@@ -3,6 +3,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { errors, GatewayError } from '../../lib/errors.js'
 import { toOpenAIError } from '../error-mapping.js'
+import { duplicateTopLevelKey } from '../../lib/proxy/body.js'
 import { discardRequestBody } from '../../lib/oversized-body.js'
 
 declare module 'fastify' {
@@ -67,6 +68,16 @@ export function registerV1Hooks(app: FastifyInstance): void {
     }
     if (nestedDeeperThan(text, MAX_JSON_DEPTH)) {
       done(errors.invalidBody(`The request body nests arrays or objects more than ${MAX_JSON_DEPTH} levels deep.`))
+      return
+    }
+    // JSON.parse keeps the last of two equal keys while the body is forwarded
+    // as sent and edited in place (lib/proxy/body.ts): the gateway and the
+    // upstream would read different requests (a second stream_options escaped
+    // the usage the gateway asks for, and so its bill).
+    const duplicate = duplicateTopLevelKey(text)
+    if (duplicate !== undefined) {
+      const name = duplicate.length > 64 ? `${duplicate.slice(0, 64)}…` : duplicate
+      done(errors.invalidBody(`The request body has the top-level key "${name}" more than once; send each key once.`, name))
       return
     }
     done(null, parsed)
