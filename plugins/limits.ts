@@ -1,6 +1,7 @@
 // Rate limits: requests per minute per gateway key (@fastify/rate-limit, in
-// the /v1 scope), tokens per minute per key (pre-checked with the request's
-// estimate, counted from actual usage), and per-deployment RPM/TPM caps that
+// the /v1 scope), tokens per minute per key (the request's estimate reserved
+// atomically at admission, settled to its actual usage after:
+// lib/limits/token-reservations.ts), and per-deployment RPM/TPM caps that
 // steer the router away from a deployment at its cap. Counters live in Redis
 // when REDIS_URL is set (shared by every instance), else in memory.
 //
@@ -17,6 +18,7 @@ import type { DeploymentEntry } from '../lib/routing/table.js'
 import { DeploymentCaps } from '../lib/limits/deployment-caps.js'
 import { MemoryWindowCounter, RedisWindowCounter, type WindowCounter } from '../lib/limits/window-counter.js'
 import { secondsToNextMinute } from '../lib/limits/periods.js'
+import { reserveTokens, settleTokens, type TokenReservation } from '../lib/limits/token-reservations.js'
 import {
   checkTokens,
   rateBucket,
@@ -58,6 +60,10 @@ declare module 'fastify' {
       /** Waits for the counter updates started so far (tests, shutdown). */
       idle(): Promise<void>
     }
+  }
+  interface FastifyRequest {
+    /** Tokens this request reserved against its key's TPM limit, until settled. */
+    tpmReservation: TokenReservation | null
   }
 }
 
@@ -105,12 +111,23 @@ export default fp(
       },
     })
 
+    // TPM reservations not settled yet.
+    const open = new Set<TokenReservation>()
+    app.decorateRequest('tpmReservation', null)
+    // Settle: the outcome's tokens (upstream usage, or the gateway's estimate
+    // when none arrived) replace the estimate reserved at admission.
     app.usage.listeners.push((record) => {
       claimed.delete(record.requestId)
-      const bucket = record.meta?.tpmBucket
+      const reservation = record.meta?.tpmReservation as TokenReservation | undefined
+      if (!reservation || !open.delete(reservation)) return
       const u = record.usage
       const tokens = u ? (u.total_tokens ?? (u.prompt_tokens ?? 0) + (u.completion_tokens ?? 0)) : 0
-      if (typeof bucket === 'string' && tokens > 0) track(counter.add(`tpm:${bucket}`, tokens, Date.now()))
+      track(settleTokens(counter, reservation, tokens, Date.now()))
+    })
+    // Refused after reserving (a budget), or gone before any outcome: nothing was used.
+    app.addHook('onResponse', async (request) => {
+      const reservation = request.tpmReservation
+      if (reservation && open.delete(reservation)) track(settleTokens(counter, reservation, 0, Date.now()))
     })
 
     const checks: AdmissionCheck[] = []
@@ -132,14 +149,20 @@ export default fp(
         if (tpm !== undefined) {
           const now = Date.now()
           const bucket = rateBucket(identity)
-          const [used = 0] = await counter.get([`tpm:${bucket}`], now)
           const wanted = estimate.promptTokens() + (estimate.maxOutputTokens ?? 0)
-          const c = checkTokens(tpm, used, wanted)
+          // Check and add in one step: concurrent requests see each other's estimates.
+          const r = await reserveTokens(counter, `tpm:${bucket}`, wanted, tpm, now)
           const reset = secondsToNextMinute(now)
-          const headers = rateHeaders('tokens', tpm, c.remaining, reset)
-          if (!c.ok) throw errors.rateLimited(tokenLimitMessage(c), { ...headers, 'retry-after': String(reset) })
-          reply.headers(headers)
+          if (!r.ok) {
+            const c = checkTokens(tpm, r.total, wanted)
+            throw errors.rateLimited(tokenLimitMessage(c), { ...rateHeaders('tokens', tpm, c.remaining, reset), 'retry-after': String(reset) })
+          }
+          // What is left once this request's estimate is counted.
+          reply.headers(rateHeaders('tokens', tpm, tpm - r.total, reset))
+          open.add(r.reservation)
+          request.tpmReservation = r.reservation
           job.meta.tpmBucket = bucket
+          job.meta.tpmReservation = r.reservation
         }
         for (const check of checks) await check(request, reply, job, estimate)
         const first = estimate.deployment

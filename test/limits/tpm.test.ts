@@ -26,19 +26,19 @@ test('TPM per key: pre-check refuses a large estimate; actual usage is counted a
   await app.usage.flush()
   t.equal(await app.db.usageRecord.count(), 0, 'nothing was sent upstream')
 
-  // A small request passes and reports the remaining tokens before it.
+  // A small request passes and reports what is left once its estimate is reserved.
   const first = await chat(app, key.headers, { max_tokens: 3 })
   t.equal(first.statusCode, 200)
   t.equal(first.headers['x-ratelimit-limit-tokens'], '100')
-  t.equal(first.headers['x-ratelimit-remaining-tokens'], '100')
+  t.equal(first.headers['x-ratelimit-remaining-tokens'], String(100 - (prompt + 3)))
   const used1 = first.json().usage.total_tokens as number
   t.ok(used1 > 0)
   await settled(app)
 
-  // The next one sees the actual usage of the first.
+  // The next one sees the actual usage of the first (its reservation settled), and reserves its own estimate.
   const second = await chat(app, key.headers, { max_tokens: 3 })
   t.equal(second.statusCode, 200)
-  t.equal(second.headers['x-ratelimit-remaining-tokens'], String(100 - used1), 'actual usage was counted')
+  t.equal(second.headers['x-ratelimit-remaining-tokens'], String(100 - used1 - (prompt + 3)), 'actual usage was counted')
   await settled(app)
 
   // Keep going until used + estimate no longer fits: refused, with the used count in the message.
