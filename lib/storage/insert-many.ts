@@ -3,6 +3,11 @@
 // thousands of rows a second took most of the gateway's CPU; a raw statement
 // with bound parameters skips that work. Values are converted the way Prisma
 // stores them in each database (SQLite: ISO text dates, 0/1 booleans).
+//
+// A batch is written in one transaction (all rows or none) and each row is
+// inserted or ignored on its key (ON CONFLICT DO NOTHING), so writing a batch
+// again after a failure, or after a success whose answer was lost, neither
+// duplicates nor fails on the rows already stored.
 import type { Db, DbProvider } from './client.js'
 
 export type Value = string | number | boolean | Date | null
@@ -26,6 +31,8 @@ export async function insertMany<R extends Record<string, Value>>(db: Db, provid
   if (rows.length === 0) return
   const columns = Object.keys(rows[0]!)
   const perStatement = Math.max(1, Math.min(MAX_ROWS_PER_STATEMENT, Math.floor(MAX_PARAMS / columns.length)))
+  const target = schema ? `"${schema}"."${table}"` : `"${table}"`
+  const statements: Array<{ sql: string; params: unknown[] }> = []
   for (let start = 0; start < rows.length; start += perStatement) {
     const slice = rows.slice(start, start + perStatement)
     const params: unknown[] = []
@@ -36,8 +43,16 @@ export async function insertMany<R extends Record<string, Value>>(db: Db, provid
       })
       return `(${marks.join(',')})`
     })
-    const target = schema ? `"${schema}"."${table}"` : `"${table}"`
-    const sql = `INSERT INTO ${target} (${columns.map((c) => `"${c}"`).join(',')}) VALUES ${tuples.join(',')}`
-    await db.$executeRawUnsafe(sql, ...params)
+    statements.push({ sql: `INSERT INTO ${target} (${columns.map((c) => `"${c}"`).join(',')}) VALUES ${tuples.join(',')} ON CONFLICT DO NOTHING`, params })
   }
+  if (statements.length === 1) {
+    await db.$executeRawUnsafe(statements[0]!.sql, ...statements[0]!.params)
+    return
+  }
+  await db.$transaction(
+    async (tx) => {
+      for (const s of statements) await tx.$executeRawUnsafe(s.sql, ...s.params)
+    },
+    { timeout: 60_000, maxWait: 60_000 },
+  )
 }
