@@ -35,10 +35,29 @@ if (!config.env.MASTER_KEY && (await app.db.apiKey.count()) === 0) {
   app.log.warn(`no MASTER_KEY set: created a first gateway key and wrote it to ${file}`)
 }
 
-closeWithGrace({ delay: Number(process.env.SHUTDOWN_GRACE_MS ?? 10_000) }, async ({ signal, err }) => {
+// Shutdown: stop accepting and let requests and streams finish for
+// SHUTDOWN_GRACE_MS. Streams still open then are ended (the upstream is
+// aborted, the client gets an SSE error event) and recorded with what was
+// relayed so far; closing then flushes the records. The process is forced
+// out only RECORDS_MARGIN_MS after the grace, so that last step has time.
+const graceMs = Number(process.env.SHUTDOWN_GRACE_MS ?? 10_000)
+const RECORDS_MARGIN_MS = 5_000
+/** How long ended streams get to deliver their error event before their connection is cut. */
+const STREAM_END_WAIT_MS = 1_000
+
+closeWithGrace({ delay: graceMs + RECORDS_MARGIN_MS }, async ({ signal, err }) => {
   if (err) app.log.error({ err }, 'shutting down after an error')
   else app.log.info({ signal }, 'shutting down')
-  await app.close()
+  const timer = setTimeout(() => {
+    const open = app.proxy.streamsOpen
+    if (open > 0) app.log.warn({ streams: open }, 'shutdown grace over: ending the streams still open and recording them')
+    void app.proxy.endStreams(STREAM_END_WAIT_MS)
+  }, graceMs)
+  try {
+    await app.close()
+  } finally {
+    clearTimeout(timer)
+  }
 })
 
 try {

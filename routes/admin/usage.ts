@@ -1,5 +1,8 @@
 // Spend and tokens from the usage records, grouped by key, model, deployment
-// and/or UTC day, plus the current state of every budget.
+// and/or UTC day, plus the current state of every budget. The figures are the
+// records' own (the same the x-switchyard-cost-usd header and the stream's
+// switchyard.cost_usd reported); the part the gateway had to estimate, for
+// requests whose upstream usage never arrived, is shown apart as well.
 import type { FastifyInstance } from 'fastify'
 import { Type, type Static } from '@sinclair/typebox'
 import { adminErrors as errs } from '../../lib/admin/errors.js'
@@ -27,6 +30,8 @@ const Sums = {
   completionTokens: Type.Integer(),
   totalTokens: Type.Integer(),
   costUsd: Type.Number(),
+  estimatedRequests: Type.Integer({ description: 'Requests whose usage the gateway estimated (no upstream usage arrived)' }),
+  estimatedCostUsd: Type.Number({ description: 'Part of costUsd from those estimates' }),
 }
 const Nullable = Type.Union([Type.String(), Type.Null()])
 const Row = Type.Object({
@@ -100,32 +105,44 @@ export default async function usageRoutes(app: FastifyInstance) {
     } else windows.push({ gte: from, lt: to })
 
     const _sum = { promptTokens: true, completionTokens: true, costUsd: true } as const
-    const rows: Array<Record<string, unknown> & Agg> = []
+    const rows: Array<Record<string, unknown> & Agg & { estimated?: Agg }> = []
+    const sortKey = (g: Record<string, unknown>) => by.map((c) => String(g[c] ?? '')).join('\u0000')
     for (const w of windows) {
       const where = { createdAt: { gte: w.gte, lt: w.lt } }
+      const estimates = { ...where, usageSource: 'estimate' }
       if (by.length === 0) {
-        const a = await app.db.usageRecord.aggregate({ where, _count: { _all: true }, _sum })
-        if (a._count._all > 0) rows.push({ ...a, day: w.day })
+        const [a, e] = await Promise.all([
+          app.db.usageRecord.aggregate({ where, _count: { _all: true }, _sum }),
+          app.db.usageRecord.aggregate({ where: estimates, _count: { _all: true }, _sum }),
+        ])
+        if (a._count._all > 0) rows.push({ ...a, estimated: e, day: w.day })
       } else {
-        const grouped = (await app.db.usageRecord.groupBy({ by, where, _count: { _all: true }, _sum })) as unknown as Array<Record<string, unknown> & Agg>
-        const sortKey = (g: Record<string, unknown>) => by.map((c) => String(g[c] ?? '')).join('\u0000')
-        grouped.sort((a, b) => (sortKey(a) < sortKey(b) ? -1 : sortKey(a) > sortKey(b) ? 1 : 0))
-        for (const g of grouped) rows.push({ ...g, day: w.day })
+        const [grouped, est] = (await Promise.all([
+          app.db.usageRecord.groupBy({ by, where, _count: { _all: true }, _sum }),
+          app.db.usageRecord.groupBy({ by, where: estimates, _count: { _all: true }, _sum }),
+        ])) as unknown as Array<Array<Record<string, unknown> & Agg>>
+        const estimatedBy = new Map(est!.map((g) => [sortKey(g), g]))
+        grouped!.sort((a, b) => (sortKey(a) < sortKey(b) ? -1 : sortKey(a) > sortKey(b) ? 1 : 0))
+        for (const g of grouped!) rows.push({ ...g, estimated: estimatedBy.get(sortKey(g)), day: w.day })
       }
     }
 
     const keyIds = groups.includes('key') ? [...new Set(rows.map((r) => r.keyId).filter((k): k is string => typeof k === 'string'))] : []
     const names = new Map((keyIds.length ? await app.db.apiKey.findMany({ where: { id: { in: keyIds } }, select: { id: true, name: true } }) : []).map((k) => [k.id, k.name]))
-    const totals = { requests: 0, promptTokens: 0, completionTokens: 0, totalTokens: 0, costUsd: 0 }
+    const totals = { requests: 0, promptTokens: 0, completionTokens: 0, totalTokens: 0, costUsd: 0, estimatedRequests: 0, estimatedCostUsd: 0 }
     const data = rows.map((r) => {
       const prompt = r._sum.promptTokens ?? 0
       const completion = r._sum.completionTokens ?? 0
       const cost = r._sum.costUsd ?? 0
+      const estimatedRequests = r.estimated?._count._all ?? 0
+      const estimatedCost = r.estimated?._sum.costUsd ?? 0
       totals.requests += r._count._all
       totals.promptTokens += prompt
       totals.completionTokens += completion
       totals.totalTokens += prompt + completion
       totals.costUsd += cost
+      totals.estimatedRequests += estimatedRequests
+      totals.estimatedCostUsd += estimatedCost
       return {
         ...(groups.includes('key') ? { key: (r.keyId as string | null) ?? null, keyName: names.get(r.keyId as string) ?? (r.keyId ? null : 'master') } : {}),
         ...(groups.includes('model') ? { model: r.model as string } : {}),
@@ -136,9 +153,12 @@ export default async function usageRoutes(app: FastifyInstance) {
         completionTokens: completion,
         totalTokens: prompt + completion,
         costUsd: round(cost),
+        estimatedRequests,
+        estimatedCostUsd: round(estimatedCost),
       }
     })
     totals.costUsd = round(totals.costUsd)
+    totals.estimatedCostUsd = round(totals.estimatedCostUsd)
     const budgets = (await app.budgets.report(now.getTime())).map((b) => ({ ...b, spentUsd: round(b.spentUsd), reservedUsd: round(b.reservedUsd) }))
     return { from: from.toISOString(), to: to.toISOString(), groupBy: groups, data, totals, budgets }
   })
