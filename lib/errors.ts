@@ -43,6 +43,12 @@ export const errors = {
     'You must provide an API key in the Authorization header (Bearer <key>) or the x-api-key header.'),
   invalidKey: define(401, 'invalid_request_error', 'invalid_api_key', () => 'Incorrect API key provided.'),
   modelNotAllowed: define(403, 'permission_error', 'model_not_allowed', (model: string) => `This API key may not use the model "${model}".`, () => 'model'),
+  /** A routing rule moved the request to a model the key may not use (its name is the operator's, not said). */
+  ruleModelNotAllowed: define(403, 'permission_error', 'model_not_allowed', (model: string) =>
+    `A routing rule sends requests for "${model}" to a model this API key may not use.`, () => 'model'),
+  /** An upstream answer over one of the gateway's size caps; `setting` names the variable that sets it. */
+  upstreamTooLarge: define(502, 'upstream_error', 'upstream_response_too_large', (what: string, limit: number, setting: string) =>
+    `The upstream ${what} exceeds the gateway's limit of ${limit} bytes (${setting}).`),
   strategyOverrideForbidden: define(403, 'permission_error', 'strategy_override_forbidden', () =>
     'This API key may not choose the routing strategy (x-switchyard-strategy).'),
   modelNotFound: define(404, 'invalid_request_error', 'model_not_found', (model: string) =>
