@@ -12,7 +12,8 @@
 // curly-brace unit ({token}) appends nothing. Label names are the spec's
 // attribute names with dots as underscores. Bucket boundaries are the spec's
 // ExplicitBucketBoundaries.
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
+import { Counter, Gauge, Registry, collectDefaultMetrics, type Metric } from 'prom-client'
+import { LabelledCounter, LabelledHistogram } from './series.js'
 import { LabelGuard, DEFAULT_MAX_LABEL_VALUES, statusClass } from './labels.js'
 import { operationOf, providerNameOf } from './semconv.js'
 import type { AttemptEvent, MetricsSources, RefusalKind, RequestEvent } from './types.js'
@@ -78,22 +79,68 @@ export class GatewayMetrics {
   private readonly guard: LabelGuard
   private sources: MetricsSources
 
-  private readonly tokenUsage: Histogram<string>
-  private readonly requestDuration: Histogram<string>
-  private readonly timeToFirstToken: Histogram<string>
-  private readonly timePerOutputToken: Histogram<string>
-  private readonly requests: Counter<string>
-  private readonly attempts: Counter<string>
-  private readonly fallbacks: Counter<string>
-  private readonly overhead: Histogram<string>
-  private readonly cost: Counter<string>
-  private readonly cachedTokens: Counter<string>
-  private readonly reasoningTokens: Counter<string>
-  private readonly estimatedTokens: Counter<string>
-  private readonly refusals: Counter<string>
-  private readonly shed: Counter<string>
-  private readonly keyRequests?: Counter<string>
-  private readonly keyCost?: Counter<string>
+  // Hot path: label values are positional, in the order of each labelNames list.
+  private readonly tokenUsage = new LabelledHistogram(
+    METRIC_NAMES.tokenUsage,
+    'Number of input and output tokens used (OpenTelemetry gen_ai.client.token.usage).',
+    [...GEN_AI_LABELS, 'gen_ai_token_type'],
+    TOKEN_USAGE_BUCKETS,
+  )
+  private readonly requestDuration = new LabelledHistogram(
+    METRIC_NAMES.requestDuration,
+    'Request duration at the gateway, to the last byte (OpenTelemetry gen_ai.server.request.duration).',
+    [...GEN_AI_LABELS, 'error_type'],
+    REQUEST_DURATION_BUCKETS,
+  )
+  private readonly timeToFirstToken = new LabelledHistogram(
+    METRIC_NAMES.timeToFirstToken,
+    'Time to the first content chunk of successful streams (OpenTelemetry gen_ai.server.time_to_first_token).',
+    GEN_AI_LABELS,
+    TIME_TO_FIRST_TOKEN_BUCKETS,
+  )
+  private readonly timePerOutputToken = new LabelledHistogram(
+    METRIC_NAMES.timePerOutputToken,
+    'Time per output token after the first, successful streams (OpenTelemetry gen_ai.server.time_per_output_token).',
+    GEN_AI_LABELS,
+    TIME_PER_OUTPUT_TOKEN_BUCKETS,
+  )
+  private readonly requests = new LabelledCounter(METRIC_NAMES.requests, 'Requests answered, by entry point, requested model and status class.', [
+    'entry_point',
+    'model',
+    'status_class',
+  ])
+  private readonly attempts = new LabelledCounter(
+    METRIC_NAMES.attempts,
+    'Upstream attempts by deployment and outcome (ok, retried, failed_over, timed_out, breaker_refused, failed).',
+    ['deployment', 'provider', 'model', 'outcome'],
+  )
+  private readonly fallbacks = new LabelledCounter(
+    METRIC_NAMES.fallbacks,
+    'Requests answered by a fallback model, by requested model (from) and answering model (to).',
+    ['from', 'to'],
+  )
+  private readonly overhead = new LabelledHistogram(
+    METRIC_NAMES.overhead,
+    "The gateway's own time per request (x-switchyard-overhead-ms), in seconds.",
+    ['entry_point', 'deployment'],
+    OVERHEAD_BUCKETS,
+  )
+  private readonly cost = new LabelledCounter(METRIC_NAMES.cost, 'Spend in USD, as recorded in the usage records, by model, deployment and tenant.', [
+    'model',
+    'deployment',
+    'tenant',
+  ])
+  private readonly cachedTokens = new LabelledCounter(METRIC_NAMES.cachedTokens, 'Prompt-cache input tokens, read or written.', ['model', 'deployment', 'cache'])
+  private readonly reasoningTokens = new LabelledCounter(METRIC_NAMES.reasoningTokens, 'Output tokens spent on reasoning.', ['model', 'deployment'])
+  private readonly estimatedTokens = new LabelledCounter(
+    METRIC_NAMES.estimatedTokens,
+    'Tokens the gateway counted itself because the upstream reported no usage.',
+    ['model', 'deployment', 'gen_ai_token_type'],
+  )
+  private readonly refusals = new LabelledCounter(METRIC_NAMES.refusals, 'Requests refused by rate limits, budgets or deployment caps, by kind.', ['kind'])
+  private readonly shed = new LabelledCounter(METRIC_NAMES.shed, 'Requests refused by load shedding (503 overloaded).', [])
+  private readonly keyRequests?: LabelledCounter
+  private readonly keyCost?: LabelledCounter
 
   constructor(options: GatewayMetricsOptions = {}) {
     this.keyLabels = options.keyLabels === true
@@ -102,108 +149,35 @@ export class GatewayMetrics {
     const registers = [this.registry]
     const self = this
 
-    this.tokenUsage = new Histogram({
-      name: METRIC_NAMES.tokenUsage,
-      help: 'Number of input and output tokens used (OpenTelemetry gen_ai.client.token.usage).',
-      labelNames: [...GEN_AI_LABELS, 'gen_ai_token_type'],
-      buckets: TOKEN_USAGE_BUCKETS,
-      registers,
-    })
-    this.requestDuration = new Histogram({
-      name: METRIC_NAMES.requestDuration,
-      help: 'Request duration at the gateway, to the last byte (OpenTelemetry gen_ai.server.request.duration).',
-      labelNames: [...GEN_AI_LABELS, 'error_type'],
-      buckets: REQUEST_DURATION_BUCKETS,
-      registers,
-    })
-    this.timeToFirstToken = new Histogram({
-      name: METRIC_NAMES.timeToFirstToken,
-      help: 'Time to the first content chunk of successful streams (OpenTelemetry gen_ai.server.time_to_first_token).',
-      labelNames: [...GEN_AI_LABELS],
-      buckets: TIME_TO_FIRST_TOKEN_BUCKETS,
-      registers,
-    })
-    this.timePerOutputToken = new Histogram({
-      name: METRIC_NAMES.timePerOutputToken,
-      help: 'Time per output token after the first, successful streams (OpenTelemetry gen_ai.server.time_per_output_token).',
-      labelNames: [...GEN_AI_LABELS],
-      buckets: TIME_PER_OUTPUT_TOKEN_BUCKETS,
-      registers,
-    })
-    this.requests = new Counter({
-      name: METRIC_NAMES.requests,
-      help: 'Requests answered, by entry point, requested model and status class.',
-      labelNames: ['entry_point', 'model', 'status_class'],
-      registers,
-    })
-    this.attempts = new Counter({
-      name: METRIC_NAMES.attempts,
-      help: 'Upstream attempts by deployment and outcome (ok, retried, failed_over, timed_out, breaker_refused, failed).',
-      labelNames: ['deployment', 'provider', 'model', 'outcome'],
-      registers,
-    })
-    this.fallbacks = new Counter({
-      name: METRIC_NAMES.fallbacks,
-      help: 'Requests answered by a fallback model, by requested model (from) and answering model (to).',
-      labelNames: ['from', 'to'],
-      registers,
-    })
-    this.overhead = new Histogram({
-      name: METRIC_NAMES.overhead,
-      help: "The gateway's own time per request (x-switchyard-overhead-ms), in seconds.",
-      labelNames: ['entry_point', 'deployment'],
-      buckets: OVERHEAD_BUCKETS,
-      registers,
-    })
-    this.cost = new Counter({
-      name: METRIC_NAMES.cost,
-      help: 'Spend in USD, as recorded in the usage records, by model, deployment and tenant.',
-      labelNames: ['model', 'deployment', 'tenant'],
-      registers,
-    })
-    this.cachedTokens = new Counter({
-      name: METRIC_NAMES.cachedTokens,
-      help: 'Prompt-cache input tokens, read or written.',
-      labelNames: ['model', 'deployment', 'cache'],
-      registers,
-    })
-    this.reasoningTokens = new Counter({
-      name: METRIC_NAMES.reasoningTokens,
-      help: 'Output tokens spent on reasoning.',
-      labelNames: ['model', 'deployment'],
-      registers,
-    })
-    this.estimatedTokens = new Counter({
-      name: METRIC_NAMES.estimatedTokens,
-      help: 'Tokens the gateway counted itself because the upstream reported no usage.',
-      labelNames: ['model', 'deployment', 'gen_ai_token_type'],
-      registers,
-    })
-    this.refusals = new Counter({
-      name: METRIC_NAMES.refusals,
-      help: 'Requests refused by rate limits, budgets or deployment caps, by kind.',
-      labelNames: ['kind'],
-      registers,
-    })
-    this.shed = new Counter({
-      name: METRIC_NAMES.shed,
-      help: 'Requests refused by load shedding (503 overloaded).',
-      registers,
-    })
     if (this.keyLabels) {
-      this.keyRequests = new Counter({
-        name: METRIC_NAMES.keyRequests,
-        help: 'Requests by gateway key name and status class (observability.metrics.keyLabels).',
-        labelNames: ['key', 'status_class'],
-        registers,
-      })
-      this.keyCost = new Counter({
-        name: METRIC_NAMES.keyCost,
-        help: 'Spend in USD by gateway key name (observability.metrics.keyLabels).',
-        labelNames: ['key'],
-        registers,
-      })
+      this.keyRequests = new LabelledCounter(METRIC_NAMES.keyRequests, 'Requests by gateway key name and status class (observability.metrics.keyLabels).', [
+        'key',
+        'status_class',
+      ])
+      this.keyCost = new LabelledCounter(METRIC_NAMES.keyCost, 'Spend in USD by gateway key name (observability.metrics.keyLabels).', ['key'])
     }
+    for (const metric of [
+      this.tokenUsage,
+      this.requestDuration,
+      this.timeToFirstToken,
+      this.timePerOutputToken,
+      this.requests,
+      this.attempts,
+      this.fallbacks,
+      this.overhead,
+      this.cost,
+      this.cachedTokens,
+      this.reasoningTokens,
+      this.estimatedTokens,
+      this.refusals,
+      this.shed,
+      this.keyRequests,
+      this.keyCost,
+    ]) {
+      // prom-client's Registry takes any object with its metric interface.
+      if (metric) this.registry.registerMetric(metric as unknown as Metric)
+    }
+    this.shed.inc([], 0) // a label-less counter shows 0 from the start
 
     new Gauge({
       name: METRIC_NAMES.circuitState,
@@ -303,12 +277,7 @@ export class GatewayMetrics {
 
   onAttempt(e: AttemptEvent): void {
     const g = this.guard
-    this.attempts.inc({
-      deployment: g.value('deployment', e.deploymentId),
-      provider: g.value('provider', e.provider),
-      model: g.value('model', e.modelLabel),
-      outcome: e.outcome,
-    })
+    this.attempts.inc([g.value('deployment', e.deploymentId), g.value('provider', e.provider), g.value('model', e.modelLabel), e.outcome])
   }
 
   onRequest(e: RequestEvent): void {
@@ -316,30 +285,27 @@ export class GatewayMetrics {
     const model = g.value('model', e.modelLabel)
     const deployment = g.value('deployment', e.deploymentId)
     const status = statusClass(e.status)
-    this.requests.inc({ entry_point: e.entryPoint, model, status_class: status })
-    if (e.fallbackTo) this.fallbacks.inc({ from: model, to: g.value('model', e.fallbackTo) })
-    if (e.overheadMs !== undefined && e.overheadMs >= 0) {
-      this.overhead.observe({ entry_point: e.entryPoint, deployment }, e.overheadMs / 1000)
-    }
-    const tenant = g.value('tenant', e.tenant)
+    this.requests.inc([e.entryPoint, model, status])
+    if (e.fallbackTo) this.fallbacks.inc([model, g.value('model', e.fallbackTo)])
+    if (e.overheadMs !== undefined && e.overheadMs >= 0) this.overhead.observe([e.entryPoint, deployment], e.overheadMs / 1000)
     // Every request's cost is counted, as its usage record is, so the two sums agree.
-    const cost = e.costUsd ?? 0
-    this.cost.inc({ model, deployment, tenant }, cost > 0 ? cost : 0)
+    const cost = e.costUsd !== undefined && e.costUsd > 0 ? e.costUsd : 0
+    this.cost.inc([model, deployment, g.value('tenant', e.tenant)], cost)
 
-    if (this.keyLabels && this.keyRequests && this.keyCost) {
+    if (this.keyRequests && this.keyCost) {
       const key = g.value('key', e.keyName)
-      this.keyRequests.inc({ key, status_class: status })
-      if (cost > 0) this.keyCost.inc({ key }, cost)
+      this.keyRequests.inc([key, status])
+      if (cost > 0) this.keyCost.inc([key], cost)
     }
 
     const u = e.usage
     if (u) {
-      if (u.cacheReadTokens) this.cachedTokens.inc({ model, deployment, cache: 'read' }, u.cacheReadTokens)
-      if (u.cacheWriteTokens) this.cachedTokens.inc({ model, deployment, cache: 'write' }, u.cacheWriteTokens)
-      if (u.reasoningTokens) this.reasoningTokens.inc({ model, deployment }, u.reasoningTokens)
+      if (u.cacheReadTokens) this.cachedTokens.inc([model, deployment, 'read'], u.cacheReadTokens)
+      if (u.cacheWriteTokens) this.cachedTokens.inc([model, deployment, 'write'], u.cacheWriteTokens)
+      if (u.reasoningTokens) this.reasoningTokens.inc([model, deployment], u.reasoningTokens)
       if (e.usageSource === 'estimate') {
-        this.estimatedTokens.inc({ model, deployment, gen_ai_token_type: 'input' }, u.inputTokens)
-        this.estimatedTokens.inc({ model, deployment, gen_ai_token_type: 'output' }, u.outputTokens)
+        this.estimatedTokens.inc([model, deployment, 'input'], u.inputTokens)
+        this.estimatedTokens.inc([model, deployment, 'output'], u.outputTokens)
       }
     }
 
@@ -347,21 +313,21 @@ export class GatewayMetrics {
     if (!operation) return // no model call (estimate): no GenAI metrics
     // gen_ai_request_model is what the client asked for (as on every Switchyard
     // metric); which deployment and model answered is in deployment and
-    // gen_ai_response_model.
-    const labels: Record<string, string | number> = {
-      gen_ai_operation_name: operation,
-      gen_ai_provider_name: g.value('gen_ai_provider_name', providerNameOf(e.providerType)),
-      gen_ai_request_model: model,
-      gen_ai_response_model: g.value('gen_ai_response_model', e.responseModel),
-      server_address: g.value('server_address', e.serverAddress),
-      server_port: e.serverAddress && e.serverPort ? e.serverPort : '',
+    // gen_ai_response_model. Order: GEN_AI_LABELS.
+    const labels: Array<string | number> = [
+      operation,
+      g.value('gen_ai_provider_name', providerNameOf(e.providerType)),
+      model,
+      g.value('gen_ai_response_model', e.responseModel),
+      g.value('server_address', e.serverAddress),
+      e.serverAddress && e.serverPort ? e.serverPort : '',
       deployment,
-    }
+    ]
     const ok = e.status >= 200 && e.status < 400
-    this.requestDuration.observe({ ...labels, error_type: ok ? '' : g.value('error_type', e.errorType ?? String(e.status)) }, e.durationMs / 1000)
+    this.requestDuration.observe([...labels, ok ? '' : g.value('error_type', e.errorType ?? String(e.status))], e.durationMs / 1000)
     if (u && e.usageSource !== 'none') {
-      this.tokenUsage.observe({ ...labels, gen_ai_token_type: 'input' }, u.inputTokens)
-      this.tokenUsage.observe({ ...labels, gen_ai_token_type: 'output' }, u.outputTokens)
+      this.tokenUsage.observe([...labels, 'input'], u.inputTokens)
+      this.tokenUsage.observe([...labels, 'output'], u.outputTokens)
     }
     if (ok && e.stream && e.ttftMs !== undefined) {
       this.timeToFirstToken.observe(labels, e.ttftMs / 1000)
@@ -373,10 +339,10 @@ export class GatewayMetrics {
   }
 
   onRefusal(kind: RefusalKind): void {
-    this.refusals.inc({ kind: this.guard.value('refusal_kind', kind) })
+    this.refusals.inc([this.guard.value('refusal_kind', kind)])
   }
 
   onShed(): void {
-    this.shed.inc()
+    this.shed.inc([])
   }
 }

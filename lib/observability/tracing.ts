@@ -13,7 +13,7 @@
 // Message content is recorded only with captureContent
 // (observability.tracing.captureContent: true); prompts and completions may
 // hold personal data.
-import { ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, defaultTextMapGetter, defaultTextMapSetter, type Attributes, type Span, type Tracer } from '@opentelemetry/api'
+import { ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, defaultTextMapGetter, defaultTextMapSetter, type Attributes, type AttributeValue, type Span, type Tracer } from '@opentelemetry/api'
 import { W3CTraceContextPropagator, parseKeyPairsIntoRecord } from '@opentelemetry/core'
 import { resourceFromAttributes } from '@opentelemetry/resources'
 import {
@@ -197,22 +197,18 @@ export function samplerFromEnv(env: Env, warn: (m: string) => void = () => {}): 
 
 const MAX_MODEL_ATTRIBUTE = 256
 
-function usageAttributes(u: TokenUsage | undefined): Attributes {
-  if (!u) return {}
-  const a: Attributes = {
-    [ATTR_GEN_AI_USAGE_INPUT_TOKENS]: u.inputTokens,
-    [ATTR_GEN_AI_USAGE_OUTPUT_TOKENS]: u.outputTokens,
-  }
+/** Sets an attribute unless it is unset or empty (per-request path: no intermediate objects). */
+function put(a: Attributes, key: string, v: AttributeValue | undefined): void {
+  if (v !== undefined && v !== '') a[key] = v
+}
+
+function putUsage(a: Attributes, u: TokenUsage | undefined): void {
+  if (!u) return
+  a[ATTR_GEN_AI_USAGE_INPUT_TOKENS] = u.inputTokens
+  a[ATTR_GEN_AI_USAGE_OUTPUT_TOKENS] = u.outputTokens
   if (u.cacheReadTokens) a[ATTR_GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS] = u.cacheReadTokens
   if (u.cacheWriteTokens) a[ATTR_GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS] = u.cacheWriteTokens
   if (u.reasoningTokens) a[ATTR_GEN_AI_USAGE_REASONING_OUTPUT_TOKENS] = u.reasoningTokens
-  return a
-}
-
-function definedOnly(a: Record<string, string | number | boolean | string[] | undefined>): Attributes {
-  const out: Attributes = {}
-  for (const [k, v] of Object.entries(a)) if (v !== undefined && v !== '') out[k] = v
-  return out
 }
 
 function contentOf(value: unknown): string | undefined {
@@ -256,14 +252,13 @@ export function createTracing(env: Env, options: TracingOptions = {}): Tracing |
 
     startRequestSpan(input) {
       const parent = input.headers ? propagator.extract(ROOT_CONTEXT, input.headers, defaultTextMapGetter) : ROOT_CONTEXT
-      const attributes = definedOnly({
-        [ATTR_GEN_AI_OPERATION_NAME]: input.operation,
-        [ATTR_GEN_AI_REQUEST_MODEL]: (input.requestedModel ?? input.model).slice(0, MAX_MODEL_ATTRIBUTE),
-        [ATTR_GEN_AI_REQUEST_STREAM]: input.stream,
-        'switchyard.entry_point': input.entryPoint,
-        'switchyard.request_id': input.requestId,
-        'switchyard.model': input.model,
-      })
+      const attributes: Attributes = {}
+      put(attributes, ATTR_GEN_AI_OPERATION_NAME, input.operation)
+      put(attributes, ATTR_GEN_AI_REQUEST_MODEL, (input.requestedModel ?? input.model).slice(0, MAX_MODEL_ATTRIBUTE))
+      put(attributes, ATTR_GEN_AI_REQUEST_STREAM, input.stream)
+      put(attributes, 'switchyard.entry_point', input.entryPoint)
+      put(attributes, 'switchyard.request_id', input.requestId)
+      put(attributes, 'switchyard.model', input.model)
       if (captureContent) {
         const content = contentOf(input.input)
         if (content !== undefined) attributes[ATTR_GEN_AI_INPUT_MESSAGES] = content
@@ -272,73 +267,68 @@ export function createTracing(env: Env, options: TracingOptions = {}): Tracing |
     },
 
     endRequestSpan(span, end) {
-      span.setAttributes(
-        definedOnly({
-          'http.response.status_code': end.status,
-          [ATTR_GEN_AI_PROVIDER_NAME]: providerNameOf(end.providerType),
-          [ATTR_GEN_AI_RESPONSE_MODEL]: end.responseModel,
-          [ATTR_GEN_AI_RESPONSE_FINISH_REASONS]: end.finishReasons,
-          'switchyard.deployment.id': end.deploymentId,
-          'switchyard.attempts': end.attempts,
-          'switchyard.fallback.to': end.fallbackTo,
-          'switchyard.cost_usd': end.costUsd,
-          'switchyard.ttft_ms': end.ttftMs,
-          'switchyard.overhead_ms': end.overheadMs,
-        }),
-      )
-      span.setAttributes(usageAttributes(end.usage))
-      if (captureContent) {
-        const content = contentOf(end.output)
-        if (content !== undefined) span.setAttribute(ATTR_GEN_AI_OUTPUT_MESSAGES, content)
-      }
+      // An unsampled span records nothing: skip building its attributes.
+      if (!span.isRecording()) return span.end(end.endTime)
+      const a: Attributes = {}
+      put(a, 'http.response.status_code', end.status)
+      put(a, ATTR_GEN_AI_PROVIDER_NAME, providerNameOf(end.providerType))
+      put(a, ATTR_GEN_AI_RESPONSE_MODEL, end.responseModel)
+      put(a, ATTR_GEN_AI_RESPONSE_FINISH_REASONS, end.finishReasons)
+      put(a, 'switchyard.deployment.id', end.deploymentId)
+      put(a, 'switchyard.attempts', end.attempts)
+      put(a, 'switchyard.fallback.to', end.fallbackTo)
+      put(a, 'switchyard.cost_usd', end.costUsd)
+      put(a, 'switchyard.ttft_ms', end.ttftMs)
+      put(a, 'switchyard.overhead_ms', end.overheadMs)
+      putUsage(a, end.usage)
+      if (captureContent) put(a, ATTR_GEN_AI_OUTPUT_MESSAGES, contentOf(end.output))
       // Server spans: only 5xx are the gateway's errors (OpenTelemetry HTTP conventions).
       if (end.status >= 500 || end.status === 0) {
-        span.setAttribute(ATTR_ERROR_TYPE, end.errorType ?? String(end.status))
+        a[ATTR_ERROR_TYPE] = end.errorType ?? String(end.status)
         span.setStatus({ code: SpanStatusCode.ERROR })
-      } else if (end.errorType) {
-        span.setAttribute(ATTR_ERROR_TYPE, end.errorType)
+      } else {
+        put(a, ATTR_ERROR_TYPE, end.errorType)
       }
+      span.setAttributes(a)
       span.end(end.endTime)
     },
 
     startAttemptSpan(parent, input) {
-      const attributes = definedOnly({
-        [ATTR_GEN_AI_OPERATION_NAME]: input.operation,
-        [ATTR_GEN_AI_PROVIDER_NAME]: providerNameOf(input.providerType),
-        [ATTR_GEN_AI_REQUEST_MODEL]: input.upstreamModel,
-        [ATTR_GEN_AI_REQUEST_STREAM]: input.stream,
-        [ATTR_SERVER_ADDRESS]: input.serverAddress,
-        [ATTR_SERVER_PORT]: input.serverAddress ? input.serverPort : undefined,
-        'switchyard.deployment.id': input.deploymentId,
-        'switchyard.provider': input.provider,
-        'switchyard.model': input.model,
-        'switchyard.attempt': input.attempt,
-        'switchyard.retry': input.retry,
-        'switchyard.fallback.from': input.fallbackFrom,
-      })
+      const attributes: Attributes = {}
+      put(attributes, ATTR_GEN_AI_OPERATION_NAME, input.operation)
+      put(attributes, ATTR_GEN_AI_PROVIDER_NAME, providerNameOf(input.providerType))
+      put(attributes, ATTR_GEN_AI_REQUEST_MODEL, input.upstreamModel)
+      put(attributes, ATTR_GEN_AI_REQUEST_STREAM, input.stream)
+      put(attributes, ATTR_SERVER_ADDRESS, input.serverAddress)
+      put(attributes, ATTR_SERVER_PORT, input.serverAddress ? input.serverPort : undefined)
+      put(attributes, 'switchyard.deployment.id', input.deploymentId)
+      put(attributes, 'switchyard.provider', input.provider)
+      put(attributes, 'switchyard.model', input.model)
+      put(attributes, 'switchyard.attempt', input.attempt)
+      put(attributes, 'switchyard.retry', input.retry)
+      put(attributes, 'switchyard.fallback.from', input.fallbackFrom)
       const ctx = trace.setSpan(ROOT_CONTEXT, parent)
       return tracer.startSpan(`${input.operation} ${input.upstreamModel}`, { kind: SpanKind.CLIENT, attributes, startTime: input.startTime }, ctx)
     },
 
     endAttemptSpan(span, end) {
-      span.setAttributes(
-        definedOnly({
-          'switchyard.attempt.outcome': end.outcome,
-          'http.response.status_code': end.status || undefined,
-          [ATTR_GEN_AI_RESPONSE_MODEL]: end.responseModel,
-          [ATTR_GEN_AI_RESPONSE_ID]: end.responseId,
-          [ATTR_GEN_AI_RESPONSE_FINISH_REASONS]: end.finishReasons,
-          'switchyard.ttft_ms': end.ttftMs,
-        }),
-      )
-      span.setAttributes(usageAttributes(end.usage))
+      if (!span.isRecording()) return span.end(end.endTime)
+      const a: Attributes = {}
+      put(a, 'switchyard.attempt.outcome', end.outcome)
+      put(a, 'http.response.status_code', end.status || undefined)
+      put(a, ATTR_GEN_AI_RESPONSE_MODEL, end.responseModel)
+      put(a, ATTR_GEN_AI_RESPONSE_ID, end.responseId)
+      put(a, ATTR_GEN_AI_RESPONSE_FINISH_REASONS, end.finishReasons)
+      put(a, 'switchyard.ttft_ms', end.ttftMs)
+      putUsage(a, end.usage)
       if (end.outcome !== 'ok') {
         // What the pipeline did next, as an event on the failed attempt.
         if (end.outcome === 'retried') span.addEvent('switchyard.retry')
         else if (end.outcome === 'failed_over') span.addEvent('switchyard.failover')
-        span.setAttribute(ATTR_ERROR_TYPE, end.errorType ?? (end.status ? String(end.status) : end.outcome))
+        a[ATTR_ERROR_TYPE] = end.errorType ?? (end.status ? String(end.status) : end.outcome)
         span.setStatus({ code: SpanStatusCode.ERROR })
       }
+      span.setAttributes(a)
       span.end(end.endTime)
     },
 

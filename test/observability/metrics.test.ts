@@ -327,3 +327,32 @@ test('label helpers', async (t) => {
   t.equal(g.value('x', undefined), '')
   t.equal(g.value('z', 'q'.repeat(1000)).length, 128, 'long values are cut')
 })
+
+test("hot-path series expose what prom-client's own Counter and Histogram would", async (t) => {
+  const { Registry, Histogram, Counter } = await import('prom-client')
+  const { LabelledHistogram, LabelledCounter } = await import('../../lib/observability/series.js')
+  const ours = new Registry()
+  const theirs = new Registry()
+  const buckets = [0.001, 0.01, 0.1, 1]
+  const h = new LabelledHistogram('h_seconds', 'help', ['a', 'b'], buckets)
+  const c = new LabelledCounter('c_total', 'help', ['a'])
+  ours.registerMetric(h as never)
+  ours.registerMetric(c as never)
+  const ph = new Histogram({ name: 'h_seconds', help: 'help', labelNames: ['a', 'b'], buckets, registers: [theirs] })
+  const pc = new Counter({ name: 'c_total', help: 'help', labelNames: ['a'], registers: [theirs] })
+  // Values on a bound belong to that bucket (le is inclusive); beyond the last, only +Inf.
+  const values = [0, 0.001, 0.0011, 0.01, 0.5, 1, 7, 0.00001]
+  values.forEach((v, i) => {
+    const labels = { a: `x${i % 2}`, b: 'y' }
+    h.observe([labels.a, labels.b], v)
+    ph.observe(labels, v)
+    c.inc([labels.a], v)
+    pc.inc({ a: labels.a }, v)
+  })
+  h.observe(['x0', 'y'], NaN) // ignored, as non-finite
+  c.inc(['x0'], -1) // ignored: counters only go up
+  const canonical = (text: string) =>
+    [...parseScrape(text).entries()].flatMap(([name, f]) => f.samples.map((s) => `${name}{${Object.entries(s.labels).sort().map(([k, v]) => `${k}=${v}`).join(',')}} ${s.value}`)).sort()
+  t.same(canonical(await ours.metrics()), canonical(await theirs.metrics()))
+  t.equal(parseScrape(await ours.metrics()).get('h_seconds_bucket')?.type, 'histogram')
+})
