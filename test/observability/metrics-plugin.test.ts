@@ -162,3 +162,41 @@ test('helpers: loopback ranges and the bearer comparison', async (t) => {
   t.notOk(bearerMatches('Bearer', TOKEN))
   t.notOk(bearerMatches(`Bearer ${TOKEN.slice(0, -1)}`, TOKEN))
 })
+
+test('CachedValue: reads never wait; a stale read starts one background load', async (t) => {
+  const { CachedValue } = await import('../../lib/observability/cached.js')
+  let now = 0
+  let loads = 0
+  let release: (() => void) | undefined
+  const errors: unknown[] = []
+  const cached = new CachedValue<number>({
+    load: () => {
+      loads++
+      if (loads === 3) return Promise.reject(new Error('db down'))
+      return new Promise((resolve) => (release = () => resolve(loads)))
+    },
+    maxAgeMs: 1_000,
+    now: () => now,
+    onError: (err) => errors.push(err),
+  })
+  t.equal(cached.get(), undefined, 'nothing before the first load ends')
+  t.equal(cached.get(), undefined)
+  t.equal(loads, 1, 'concurrent reads share one load')
+  release!()
+  await cached.refresh()
+  t.equal(cached.get(), 1)
+  now = 500
+  t.equal(cached.get(), 1)
+  t.equal(loads, 1, 'fresh: no load')
+  now = 1_500
+  t.equal(cached.get(), 1, 'stale: the old value is served')
+  t.equal(loads, 2, 'and one reload started')
+  release!()
+  await cached.refresh()
+  t.equal(cached.get(), 2)
+  now = 3_000
+  cached.get()
+  await cached.refresh().catch(() => undefined)
+  t.equal(errors.length, 1, 'a failed load is reported')
+  t.equal(cached.get(), 2, 'and the last good value kept')
+})
