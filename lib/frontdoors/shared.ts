@@ -19,6 +19,16 @@ export function namedEvent(name: string, data: unknown): string {
   return `event: ${name}\ndata: ${JSON.stringify(data)}\n\n`
 }
 
+/** What a front door needs of an error: a GatewayError or an ErrorInfo both fit. */
+export interface GatewayErrorLike {
+  status?: number
+  statusCode?: number
+  type: string
+  code: string | null
+  message: string
+  headers?: Record<string, string>
+}
+
 /** A 400 naming the field, in the gateway's error vocabulary. */
 export function refuse(message: string, param?: string): Error {
   return errors.invalidBody(message, param)

@@ -158,6 +158,12 @@ test('an assistant message followed by its function calls is one chat message', 
     { role: 'tool', tool_call_id: 'call_1', content: 'ok' },
     { role: 'assistant', content: 'Done.' },
   ])
+  const twoMessages = responsesToChat({ model: 'm', input: [
+    { type: 'message', role: 'assistant', content: [{ type: 'output_text', text: 'First.', annotations: [] }] },
+    { type: 'message', role: 'assistant', content: [{ type: 'output_text', text: 'Second.', annotations: [] }] },
+    { role: 'user', content: 'ok' },
+  ] })
+  t.strictSame(twoMessages.chat.messages[0], { role: 'assistant', content: 'First.\n\nSecond.' }, 'consecutive assistant messages join with a blank line')
 })
 
 // ---------------------------------------------------------------- responses

@@ -1,17 +1,10 @@
 // Gateway errors (OpenAI-shaped: status, type, code) -> Anthropic's error
 // shape {"type":"error","error":{"type","message"}} with Anthropic's statuses,
 // for the HTTP answer and for the in-stream `error` event.
+import type { GatewayErrorLike } from '../shared.js'
 import type { ErrorBody, ErrorType } from './types.js'
 
-/** What the front door needs of an error: a GatewayError or an ErrorInfo both fit. */
-export interface GatewayErrorLike {
-  status?: number
-  statusCode?: number
-  type: string
-  code: string | null
-  message: string
-  headers?: Record<string, string>
-}
+export type { GatewayErrorLike }
 
 export interface AnthropicErrorResponse {
   status: number

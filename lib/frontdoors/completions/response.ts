@@ -2,8 +2,7 @@
 import type { ChatCompletion, ChatCompletionChunk, FinishReason } from '../../openai/types.js'
 import { SSE_DONE, sseData } from '../../sse.js'
 import { randomIds, type IdGenerator } from '../ids.js'
-import { isObject } from '../shared.js'
-import type { GatewayErrorLike } from '../anthropic/errors.js'
+import { isObject, type GatewayErrorLike } from '../shared.js'
 import type { CompletionsContext } from './request.js'
 import type { Completion, CompletionChoice, CompletionFinishReason, CompletionLogprobs } from './types.js'
 

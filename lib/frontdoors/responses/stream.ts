@@ -17,8 +17,7 @@
 import type { ChatCompletionChunk, FinishReason, Usage as ChatUsage } from '../../openai/types.js'
 import { errors } from '../../errors.js'
 import { randomIds, type IdGenerator } from '../ids.js'
-import { namedEvent, reasoningText } from '../shared.js'
-import type { GatewayErrorLike } from '../anthropic/errors.js'
+import { namedEvent, reasoningText, type GatewayErrorLike } from '../shared.js'
 import { customInput, responseEnvelope, responseStatus, responseUsage, type ResponsesResponseContext } from './response.js'
 import type { OutputItem, OutputText, Refusal, Response, StreamEvent } from './types.js'
 
