@@ -7,6 +7,11 @@ const loadUPlot = () => (loading ??= import(url).then((m) => m.default))
 
 const COLORS = ['#0b5cad', '#b42318', '#1a7f37', '#9a6700']
 
+function pad(xs, min, max) {
+  const half = xs.length > 1 ? (xs[1] - xs[0]) / 2 : 43_200
+  return [min - half, max + half]
+}
+
 /**
  * A chart that fills its container's width and follows it when it changes.
  * series: [{ label, dash? }]; data: [x (Unix seconds), ...one array per series]
@@ -31,8 +36,12 @@ export async function chart(container, { series, format, height = 190, bars = fa
         })),
       ],
       axes: [{}, { size: 64, values: (_u, ticks) => ticks.map(format) }],
-      // Figures start at zero; an empty chart still has a scale.
-      scales: { y: { range: (_u, _min, max) => [0, max > 0 ? max * 1.15 : 1] } },
+      scales: {
+        // Bars need half a step of room at each end.
+        ...(bars ? { x: { time: true, range: (u, min, max) => pad(u.data[0], min, max) } } : {}),
+        // Figures start at zero; an empty chart still has a scale.
+        y: { range: (_u, _min, max) => [0, max > 0 ? max * 1.15 : 1] },
+      },
     },
     data,
     container,

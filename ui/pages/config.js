@@ -45,7 +45,7 @@ export default {
 
     function importSection() {
       const doc = h('textarea', { class: 'code', rows: 16, spellcheck: 'false', required: true })
-      const mode = select([{ value: 'merge', label: 'Merge: upsert what the document lists' }, { value: 'replace', label: 'Replace: also delete what it does not list' }])
+      const mode = select([{ value: 'merge', label: 'Merge' }, { value: 'replace', label: 'Replace' }])
       const result = h('div', { 'aria-live': 'polite' })
       return h(
         'section',
@@ -82,7 +82,7 @@ export default {
             },
           },
           field('YAML to import', doc),
-          h('div', { class: 'form' }, field('Mode', mode)),
+          h('div', { class: 'form' }, field('Mode', mode, 'Merge upserts what the document lists; replace also deletes providers and models it does not list.')),
           h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'primary' }, 'Import')),
           result,
         ),

@@ -172,7 +172,6 @@ export default {
         const spend = new Map(usage.data.map((u) => [u.key, u]))
         const budgets = new Map(usage.budgets.filter((b) => b.scope === 'key').map((b) => [`${b.id}:${b.window}`, b]))
         const budget = (k, window, limit) => {
-          if (limit === null) return '–'
           const b = budgets.get(`${k.id}:${window}`)
           return b ? `${usd(b.spentUsd)} of ${usd(limit)}` : usd(limit)
         }
@@ -183,12 +182,9 @@ export default {
             { label: 'Prefix', cell: (k) => h('code', { dataset: { prefix: '' } }, `${k.prefix}…`) },
             { label: 'Tenant', cell: (k) => k.tenant ?? '–' },
             { label: 'Models', cell: (k) => (k.allowedModels.length ? k.allowedModels.join(', ') : 'all') },
-            { label: 'RPM', num: true, cell: (k) => num(k.rpmLimit) },
-            { label: 'TPM', num: true, cell: (k) => num(k.tpmLimit) },
-            { label: 'Daily budget', num: true, cell: (k) => budget(k, 'daily', k.budgetDailyUsd) },
-            { label: 'Monthly budget', num: true, cell: (k) => budget(k, 'monthly', k.budgetMonthlyUsd) },
-            { label: 'Requests (month)', num: true, cell: (k) => num(spend.get(k.id)?.requests ?? 0) },
-            { label: 'Spend (month)', num: true, cell: (k) => usd(spend.get(k.id)?.costUsd ?? 0) },
+            { label: 'Limits', cell: (k) => (k.rpmLimit || k.tpmLimit ? [k.rpmLimit ? `${num(k.rpmLimit)} RPM` : null, k.rpmLimit && k.tpmLimit ? ', ' : null, k.tpmLimit ? `${num(k.tpmLimit)} TPM` : null] : 'none') },
+            { label: 'Budgets', cell: (k) => (k.budgetDailyUsd === null && k.budgetMonthlyUsd === null ? 'none' : [k.budgetDailyUsd !== null ? h('div', null, `day ${budget(k, 'daily', k.budgetDailyUsd)}`) : null, k.budgetMonthlyUsd !== null ? h('div', null, `month ${budget(k, 'monthly', k.budgetMonthlyUsd)}`) : null]) },
+            { label: 'This month', num: true, cell: (k) => [h('div', null, usd(spend.get(k.id)?.costUsd ?? 0)), h('div', { class: 'muted' }, `${num(spend.get(k.id)?.requests ?? 0)} requests`)] },
             { label: 'Created', cell: (k) => time(k.createdAt) },
             { label: 'Status', cell: (k) => (k.revokedAt ? h('span', { class: 'badge bad' }, 'revoked') : h('span', { class: 'badge ok' }, 'active')) },
             ...(isAdmin ? [{ label: 'Actions', cell: (k) => (k.revokedAt ? '–' : [editLimits(k), revoke(k)]) }] : []),

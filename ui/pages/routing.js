@@ -216,7 +216,7 @@ export default {
 
     function dryRunForm() {
       const model = select(models.data.map((m) => m.name))
-      const message = h('textarea', { rows: 3 }, 'Hello')
+      const message = h('textarea', { rows: 3, class: 'short' }, 'Hello')
       const stream = h('input', { type: 'checkbox' })
       const maxTokens = h('input', { type: 'number', min: 1, inputmode: 'numeric' })
       const key = h('input', { type: 'password', autocomplete: 'off' })
@@ -251,8 +251,8 @@ export default {
         h(
           'div',
           { class: 'form' },
+          h('div', { class: 'wide' }, field('Message', message)),
           field('Model', model),
-          field('Message', message),
           field('Max tokens', maxTokens),
           field('Gateway key (optional)', key, 'Evaluates rules and permissions as this key'),
           field('Streamed', stream),
