@@ -75,7 +75,7 @@ test('two gateway processes on one Postgres and one Redis act as one', { skip: p
 
   const agent = new Agent({ keepAliveTimeout: 1_000 })
   t.teardown(() => agent.close())
-  const admin = `Bearer ${createSigner({ key: testEnv('').JWT_SECRET!, algorithm: 'HS256' })({ sub: 'ops', role: 'admin' })}`
+  const admin = `Bearer ${createSigner({ key: testEnv('').JWT_SECRET!, algorithm: 'HS256', expiresIn: 600_000 })({ sub: 'ops', role: 'admin' })}`
   const call = async (gw: GatewayProcess, method: 'GET' | 'POST', path: string, body?: unknown, authorization = `Bearer ${MASTER_KEY}`) => {
     const res = await request(`${gw.url}${path}`, {
       method, dispatcher: agent, headersTimeout: 10_000, bodyTimeout: 10_000,
