@@ -4,6 +4,10 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { FastifyInstance } from 'fastify'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { ThreadWriter } from '../../lib/storage/thread-writer.js'
 
 interface Tap {
   teardown(fn: () => unknown): void
@@ -23,7 +27,7 @@ export interface Upstream {
   received: UpstreamRequest[]
   /** Replaces the handler for the next requests. */
   handle(h: UpstreamHandler): void
-  /** Resolves when the upstream saw its n-th response socket close (the gateway hung up or the answer ended). */
+  /** Responses whose connection closed so far (answered, or the gateway hung up). */
   closedCount(): number
 }
 
@@ -116,4 +120,20 @@ export function pricedGateway(url: string, pricing = { input: 1, output: 2 }, ex
 export async function records(app: FastifyInstance) {
   await app.usage.flush()
   return app.db.usageRecord.findMany({ orderBy: { createdAt: 'asc' } })
+}
+
+/**
+ * Starts the process's shared writer thread before any app is built: under
+ * the test runner its first start compiles the database client (seconds on a
+ * loaded machine), which can exceed Fastify's plugin timeout. Call once per file.
+ */
+export async function warmWriterThread(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'switchyard-warm-'))
+  const writer = new ThreadWriter(`file:${join(dir, 'warm.db')}`)
+  try {
+    await writer.start()
+  } finally {
+    await writer.close()
+    rmSync(dir, { recursive: true, force: true })
+  }
 }

@@ -2,12 +2,12 @@
 // (issue 9, point 2): the estimated prompt plus the completion counted from
 // the deltas the client got, recorded as an estimate; the same figure for
 // spend, the stream's own usage chunk and the record.
-import { test } from 'tap'
+import { before, test } from 'tap'
 import { request } from 'undici'
 import { buildTestApp, listenTestApp, auth } from '../helpers/app.js'
 import { sseData } from '../helpers/sse.js'
 import { startMockAnthropic } from '../helpers/mock-anthropic.js'
-import { chunk, completion, DONE, openStream, pricedGateway, records, sendJson, startUpstream, until, usageChunk } from '../helpers/money.js'
+import { chunk, completion, DONE, openStream, pricedGateway, records, sendJson, startUpstream, warmWriterThread, until, usageChunk } from '../helpers/money.js'
 import { countPromptTokens, countTextTokens } from '../../lib/cost/tokens.js'
 import { computeCost } from '../../lib/cost/compute.js'
 
@@ -16,6 +16,9 @@ const messages = [{ role: 'user', content: 'Tell me something about gateways, pl
 const json = { ...auth, 'content-type': 'application/json' }
 const prompt = () => countPromptTokens({ model: 'm', messages } as never, 'openai', 'gpt-4o-mini').tokens
 const costOf = (p: number, c: number) => computeCost({ prompt_tokens: p, completion_tokens: c, total_tokens: p + c }, PRICE).totalUsd
+
+
+before(warmWriterThread)
 
 test('an upstream that never sends usage: charged the prompt estimate plus every relayed delta (content, reasoning, tool arguments)', async (t) => {
   const pieces = { content: ['Hello', ' world, ', 'gateways route requests.'], reasoning: ['Thinking about it.'], args: ['{"city":', '"Paris"}'], name: 'get_weather' }
