@@ -3,7 +3,7 @@
 // batches, so the request path never waits on a write.
 import fp from 'fastify-plugin'
 import { randomUUID } from 'node:crypto'
-import { LatencyTracker } from '../lib/stats/latency-tracker.js'
+import { DEFAULT_MAX_DEPLOYMENTS, LatencyTracker } from '../lib/stats/latency-tracker.js'
 import { InFlightCounter } from '../lib/stats/inflight.js'
 import { downsample } from '../lib/stats/downsample.js'
 
@@ -15,6 +15,9 @@ export const LATENCY_FLUSH_INTERVAL_MS = 2_000
  * later analysis, bounded so a busy gateway does not write a row per call.
  */
 export const LATENCY_SAMPLES_PER_FLUSH = 500
+
+/** Deployments whose statistics are kept in memory (least recently used forgotten first). */
+export const MAX_TRACKED_DEPLOYMENTS = DEFAULT_MAX_DEPLOYMENTS
 
 /** Raw samples older than this are pruned from the database. */
 export const LATENCY_SAMPLE_RETENTION_MS = 7 * 24 * 3600_000
@@ -31,9 +34,10 @@ declare module 'fastify' {
 
 export default fp(
   async (app) => {
-    const tracker = new LatencyTracker()
+    const tracker = new LatencyTracker({ maxDeployments: MAX_TRACKED_DEPLOYMENTS })
     const inflight = new InFlightCounter()
-    const aggregates = await app.db.latencyAggregate.findMany()
+    // The most recent ones: the tracker keeps no more than that many anyway.
+    const aggregates = await app.db.latencyAggregate.findMany({ orderBy: { lastSampleAt: 'desc' }, take: MAX_TRACKED_DEPLOYMENTS })
     tracker.load(
       aggregates.map((a) => ({
         deploymentId: a.deploymentId,

@@ -50,6 +50,8 @@ export interface ModelEntry {
   retries?: RetriesConfig
   /** True for entries synthesized from a routing pattern. */
   fromPattern?: boolean
+  /** The routing pattern (its glob) an entry synthesized from one came from: its name is the client's string. */
+  pattern?: string
 }
 
 export type ResolvedVia = 'name' | 'alias' | 'pattern' | 'default'
@@ -60,6 +62,9 @@ export interface Resolution {
 }
 
 const MAX_PATTERN_ENTRIES = 1000
+
+/** The deployment id of a routing pattern: `pattern:<provider>:<glob>`. */
+export const patternDeploymentId = (provider: string, match: string): string => `pattern:${provider}:${match}`
 
 export class RoutingTable {
   readonly providers = new Map<string, ProviderEntry>()
@@ -156,12 +161,15 @@ export class RoutingTable {
       fallbacks: [],
       contextWindowFallbacks: [],
       fromPattern: true,
+      pattern: pattern.match,
       deployments: [
         {
-          id: `pattern:${pattern.provider}:${name}`,
+          // One deployment (one statistics bucket, one circuit) per pattern,
+          // not per name: clients choose the names, without bound.
+          id: patternDeploymentId(pattern.provider, pattern.match),
           provider: pattern.provider,
           providerType: provider.settings.type,
-          model: name,
+          model: pattern.match,
           upstreamModel: name,
           position: 0,
           weight: 1,
@@ -173,6 +181,17 @@ export class RoutingTable {
     if (this.patternEntries.size >= MAX_PATTERN_ENTRIES) this.patternEntries.clear()
     this.patternEntries.set(name, entry)
     return entry
+  }
+
+  /**
+   * The public model a deployment id serves: a configured model's name, or
+   * the glob of a routing pattern (pattern:<provider>:<glob>); undefined for an
+   * id this table does not have.
+   */
+  deploymentModel(id: string): string | undefined {
+    const configured = this.deployments.get(id)
+    if (configured) return configured.model
+    return this.patterns.find((p) => patternDeploymentId(p.provider, p.match) === id)?.match
   }
 
   /** Public model names, for GET /v1/models (patterns are open-ended, so not listed). */

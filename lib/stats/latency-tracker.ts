@@ -12,7 +12,8 @@
 // since the previous drain (raw rows), aggregates() what to upsert per
 // deployment, load() seeds the counters and EMAs at start-up. The pending
 // buffer is bounded (drop-oldest, counted in `dropped`) so memory stays flat
-// while the database is unreachable.
+// while the database is unreachable, and so is the number of deployments
+// tracked (least recently used forgotten first).
 
 import type { LatencyView } from '../strategies/types.js'
 import { ALPHA, Ema } from './ema.js'
@@ -20,6 +21,8 @@ import { DEFAULT_WINDOW_CAPACITY, SampleWindow } from './window.js'
 
 /** Samples kept for drain() before the oldest are dropped. */
 export const DEFAULT_MAX_PENDING = 10_000
+/** Deployments tracked at most; past it the least recently used one is forgotten. */
+export const DEFAULT_MAX_DEPLOYMENTS = 10_000
 
 export interface LatencySample {
   deploymentId: string
@@ -88,6 +91,8 @@ export interface LatencyTrackerOptions {
   windowCapacity?: number
   /** Pending samples kept for drain(), default 10k. */
   maxPending?: number
+  /** Deployments tracked at most (least recently used evicted), default 10k. */
+  maxDeployments?: number
 }
 
 interface DeploymentState {
@@ -114,6 +119,8 @@ export class LatencyTracker {
   private readonly alpha: number
   private readonly windowCapacity: number
   private readonly maxPending: number
+  private readonly maxDeployments: number
+  // Insertion order is recency order: a deployment is moved to the end when it records.
   private readonly states = new Map<string, DeploymentState>()
   // Pending samples: ring buffer, oldest at `head`.
   private pending: Array<LatencySample | undefined>
@@ -125,8 +132,12 @@ export class LatencyTracker {
     this.alpha = options.alpha ?? ALPHA
     this.windowCapacity = options.windowCapacity ?? DEFAULT_WINDOW_CAPACITY
     this.maxPending = options.maxPending ?? DEFAULT_MAX_PENDING
+    this.maxDeployments = options.maxDeployments ?? DEFAULT_MAX_DEPLOYMENTS
     if (!Number.isInteger(this.maxPending) || this.maxPending < 1) {
       throw new RangeError(`maxPending must be a positive integer, got ${this.maxPending}`)
+    }
+    if (!Number.isInteger(this.maxDeployments) || this.maxDeployments < 1) {
+      throw new RangeError(`maxDeployments must be a positive integer, got ${this.maxDeployments}`)
     }
     if (!(this.alpha > 0 && this.alpha <= 1)) throw new RangeError(`alpha must be in (0, 1], got ${this.alpha}`)
     this.pending = new Array(this.maxPending)
@@ -134,7 +145,12 @@ export class LatencyTracker {
 
   private state(id: string, model: string): DeploymentState {
     let s = this.states.get(id)
-    if (!s) {
+    if (s) {
+      // Most recently used last.
+      this.states.delete(id)
+      this.states.set(id, s)
+    } else {
+      if (this.states.size >= this.maxDeployments) this.states.delete(this.states.keys().next().value!)
       s = {
         model,
         count: 0,
@@ -251,7 +267,9 @@ export class LatencyTracker {
    * that already has live samples keeps its live state: it is newer.
    */
   load(aggregates: Iterable<DeploymentAggregate>): void {
-    for (const a of aggregates) {
+    // Oldest first, so that past maxDeployments the most recent ones are kept.
+    const byAge = [...aggregates].sort((a, b) => (a.lastSampleAt ?? 0) - (b.lastSampleAt ?? 0))
+    for (const a of byAge) {
       if (this.states.has(a.deploymentId)) continue
       const s = this.state(a.deploymentId, a.model ?? '')
       s.count = Number.isFinite(a.count) ? Math.max(0, Math.floor(a.count)) : 0
@@ -279,6 +297,11 @@ export class LatencyTracker {
       })
     }
     return out
+  }
+
+  /** Deployments tracked now (at most maxDeployments). */
+  get trackedCount(): number {
+    return this.states.size
   }
 
   /** Forgets a deployment (e.g. removed from the configuration). */

@@ -87,18 +87,25 @@ export class SampleWindow {
   }
 }
 
-/** One SampleWindow per key, created on first push. */
+/** Keys a WindowStore keeps by default; past it the least recently pushed is forgotten. */
+export const DEFAULT_MAX_WINDOWS = 10_000
+
+/** One SampleWindow per key, created on first push; at most maxKeys of them. */
 export class WindowStore {
+  // Insertion order is recency order: a key moves to the end when pushed to.
   private readonly windows = new Map<string, SampleWindow>()
 
-  constructor(readonly capacity: number = DEFAULT_WINDOW_CAPACITY) {}
+  constructor(readonly capacity: number = DEFAULT_WINDOW_CAPACITY, readonly maxKeys: number = DEFAULT_MAX_WINDOWS) {}
 
   push(key: string, timestampMs: number, value: number): void {
     let w = this.windows.get(key)
-    if (!w) {
+    if (w) {
+      this.windows.delete(key)
+    } else {
+      if (this.windows.size >= this.maxKeys) this.windows.delete(this.windows.keys().next().value!)
       w = new SampleWindow(this.capacity)
-      this.windows.set(key, w)
     }
+    this.windows.set(key, w)
     w.push(timestampMs, value)
   }
 

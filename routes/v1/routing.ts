@@ -2,12 +2,12 @@
 // each deployment has been answering.
 import type { FastifyInstance } from 'fastify'
 import { Type, type Static } from '@sinclair/typebox'
-import { errors } from '../../lib/errors.js'
 import { countPromptTokens } from '../../lib/cost/tokens.js'
 import { computeCost } from '../../lib/cost/compute.js'
 import { modelExpectedCompletion, RoutingPlanner } from '../../lib/routing/planner.js'
 import type { ChatCompletionRequest as ChatBody } from '../../lib/openai/types.js'
-import { ChatCompletionRequest, errorResponses, security } from './schemas.js'
+import { ChatCompletionRequest, errorResponses, ModelName, security } from './schemas.js'
+import { keyMayUse, planRequestedModel } from './proxy-route.js'
 
 const Nullable = <T extends ReturnType<typeof Type.Number>>(t: T) => Type.Union([t, Type.Null()])
 
@@ -16,7 +16,7 @@ const CostLine = Type.Object({
   provider: Type.String(),
   upstreamModel: Type.String(),
   promptTokens: Type.Integer(),
-  tokenCounting: Type.String({ description: 'tiktoken (exact tokenizer) or approximation' }),
+  tokenCounting: Type.String({ description: "tiktoken (exact tokenizer), tiktoken+estimate (tokenizer within a work budget, the rest of a very long or unusual prompt estimated) or approximation (characters / 4)" }),
   completionTokens: Type.Integer({ description: 'Assumed completion tokens: the same for every candidate' }),
   completionTokensSource: Type.String({ description: "max_tokens, model-mean (the model's mean over all its deployments, weighted by samples) or default" }),
   inputCostUsd: Nullable(Type.Number()),
@@ -33,7 +33,7 @@ const Estimate = Type.Object({
 })
 
 const LatencyQuery = Type.Object({
-  model: Type.Optional(Type.String()),
+  model: Type.Optional(ModelName),
   window: Type.String({ pattern: '^\\d+[smh]$', default: '15m', description: 'Recent window, e.g. 60s, 15m, 1h' }),
 })
 
@@ -73,9 +73,8 @@ export default async function routingRoutes(app: FastifyInstance) {
     },
   }, async (request) => {
     const body = request.body as ChatBody
-    const resolution = app.modelRouting.table.resolve(body.model)
-    if (!resolution) throw errors.modelNotFound(body.model)
-    const plan = app.strategy.plan(request, resolution.model, body.stream === true)
+    // The same permission checks as chat: 404, 403, and 403 again after a rule.
+    const plan = planRequestedModel(app, request, body.model, body.stream === true)
     const deployments = RoutingPlanner.deployments(plan)
     // One expected completion for every candidate, as the cost strategy prices them.
     const expected = plan.expectedCompletion ?? modelExpectedCompletion(plan.model, request.body as Record<string, unknown>, (id) => app.latency.tracker.get(id))
@@ -114,7 +113,16 @@ export default async function routingRoutes(app: FastifyInstance) {
     },
   }, async (request) => {
     const windowMs = parseWindow(request.query.window)
-    const snapshot = app.latency.tracker.snapshot({ model: request.query.model, windowMs, now: Date.now() })
+    // Only deployments of models the key may use (all of them for the master key):
+    // one tenant does not see another's traffic. Pattern deployments count as
+    // their pattern; ids no longer in the routing table only for the master key.
+    const table = app.modelRouting.table
+    const master = request.identity!.master
+    const snapshot = app.latency.tracker.snapshot({ model: request.query.model, windowMs, now: Date.now() }).filter((s) => {
+      if (master) return true
+      const model = table.deploymentModel(s.deploymentId)
+      return model !== undefined && keyMayUse(request, model)
+    })
     const pct = (p: { p50?: number; p95?: number; p99?: number }) => ({ p50: p.p50 ?? null, p95: p.p95 ?? null, p99: p.p99 ?? null })
     return {
       windowMs,

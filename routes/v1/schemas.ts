@@ -17,6 +17,22 @@ export const ErrorBody = Type.Object(
 
 const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()])
 
+/** Longest `model` accepted. */
+export const MODEL_NAME_MAX_LENGTH = 256
+
+/**
+ * `model` on every route that takes one. Real ids are short printable ASCII
+ * (gpt-4o, claude-3-5-sonnet@20240620, models/gemini-1.5-pro,
+ * accounts/x/models/y, ft:gpt-4o:org:name:id); the name is echoed in errors,
+ * headers and statistics, so anything else is refused with 400 (param model).
+ */
+export const ModelName = Type.String({
+  minLength: 1,
+  maxLength: MODEL_NAME_MAX_LENGTH,
+  pattern: '^[\\x21-\\x7E]+$',
+  description: `A model name, alias, or a name matching a routing pattern: 1-${MODEL_NAME_MAX_LENGTH} printable ASCII characters, no spaces`,
+})
+
 const Message = Type.Object(
   {
     role: Type.Union(['system', 'developer', 'user', 'assistant', 'tool', 'function'].map((r) => Type.Literal(r))),
@@ -38,7 +54,7 @@ const Message = Type.Object(
 
 export const ChatCompletionRequest = Type.Object(
   {
-    model: Type.String({ minLength: 1, description: 'A model name, alias, or a name matching a routing pattern' }),
+    model: ModelName,
     messages: Type.Array(Message, { minItems: 1 }),
     stream: Type.Optional(Type.Union([Type.Boolean(), Type.Null()])),
     stream_options: Type.Optional(Type.Union([Type.Object({ include_usage: Type.Optional(Type.Boolean()) }), Type.Null()])),
@@ -96,7 +112,7 @@ export const ChatCompletionResponse = Type.Object(
 
 export const EmbeddingsRequest = Type.Object(
   {
-    model: Type.String({ minLength: 1 }),
+    model: ModelName,
     input: Type.Union([
       Type.String(),
       Type.Array(Type.String(), { minItems: 1 }),

@@ -22,7 +22,8 @@ test('resolution order: name, alias, pattern, default', async (t) => {
   t.equal(alias.model.name, 'a')
   const pattern = table.resolve('gpt-5')!
   t.equal(pattern.via, 'pattern')
-  t.same(pattern.model.deployments.map((d) => [d.id, d.upstreamModel]), [['pattern:oa:gpt-5', 'gpt-5']])
+  t.same(pattern.model.deployments.map((d) => [d.id, d.upstreamModel]), [['pattern:oa:gpt-*', 'gpt-5']])
+  t.equal(pattern.model.pattern, 'gpt-*')
   t.equal(table.resolve('gpt-5')!.model, pattern.model, 'pattern entries are cached')
   const fallback = table.resolve('unknown')!
   t.equal(fallback.via, 'default')

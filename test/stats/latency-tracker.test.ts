@@ -1,5 +1,5 @@
 import { test } from 'tap'
-import { DEFAULT_MAX_PENDING, LatencyTracker, type LatencySample } from '../../lib/stats/latency-tracker.js'
+import { DEFAULT_MAX_DEPLOYMENTS, DEFAULT_MAX_PENDING, LatencyTracker, type LatencySample } from '../../lib/stats/latency-tracker.js'
 
 const close = (a: number | undefined, b: number) => a !== undefined && Math.abs(a - b) < 1e-9
 
@@ -116,7 +116,8 @@ test('aggregates round-trip through load', async (t) => {
 
   const fresh = new LatencyTracker()
   fresh.load(agg)
-  t.same(fresh.aggregates(), agg)
+  const byId = (a: { deploymentId: string }, b: { deploymentId: string }) => a.deploymentId.localeCompare(b.deploymentId)
+  t.same(fresh.aggregates().sort(byId), agg, 'the same aggregates (in recency order: oldest first)')
   t.same(fresh.get('d1'), { emaMs: 100, emaTtftMs: undefined, samples: 2, meanCompletionTokens: 10 })
   fresh.record(sample({ totalMs: 200, at: 10 }))
   t.ok(close(fresh.get('d1')!.emaMs, 120), 'EMA continues from the loaded value')
@@ -147,4 +148,30 @@ test('window capacity bounds per-deployment samples', async (t) => {
   const [s] = tr.snapshot({ windowMs: 1000, now: 100 })
   t.equal(s.count, 4)
   t.same(s.total, { p50: 8, p95: 10, p99: 10 })
+})
+
+test('the number of tracked deployments is capped: least recently used forgotten first', async (t) => {
+  t.equal(DEFAULT_MAX_DEPLOYMENTS, 10_000)
+  const tr = new LatencyTracker({ maxDeployments: 3 })
+  for (const id of ['a', 'b', 'c']) tr.record(sample({ deploymentId: id }))
+  tr.record(sample({ deploymentId: 'a' })) // "a" is now the most recent
+  tr.record(sample({ deploymentId: 'd' })) // evicts "b", the least recently used
+  t.equal(tr.trackedCount, 3)
+  t.same(tr.aggregates().map((a) => a.deploymentId).sort(), ['a', 'c', 'd'])
+  t.equal(tr.get('b'), undefined)
+  t.equal(tr.get('a')!.samples, 2, 'a kept deployment keeps its state')
+  for (let i = 0; i < 1000; i++) tr.record(sample({ deploymentId: `name-${i}` }))
+  t.equal(tr.trackedCount, 3, 'never grows past the cap')
+  t.throws(() => new LatencyTracker({ maxDeployments: 0 }), RangeError)
+})
+
+test('load keeps the most recent aggregates when there are more than the cap', async (t) => {
+  const tr = new LatencyTracker({ maxDeployments: 2 })
+  tr.load([
+    { deploymentId: 'new', count: 1, errors: 0, lastSampleAt: 300 },
+    { deploymentId: 'old', count: 1, errors: 0, lastSampleAt: 100 },
+    { deploymentId: 'mid', count: 1, errors: 0, lastSampleAt: 200 },
+    { deploymentId: 'never', count: 1, errors: 0 },
+  ])
+  t.same(tr.aggregates().map((a) => a.deploymentId).sort(), ['mid', 'new'])
 })

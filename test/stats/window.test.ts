@@ -1,5 +1,5 @@
 import { test } from 'tap'
-import { DEFAULT_WINDOW_CAPACITY, nearestRank, SampleWindow, WindowStore } from '../../lib/stats/window.js'
+import { DEFAULT_MAX_WINDOWS, DEFAULT_WINDOW_CAPACITY, nearestRank, SampleWindow, WindowStore } from '../../lib/stats/window.js'
 
 test('nearest-rank percentiles against hand-computed values', async (t) => {
   const w = new SampleWindow()
@@ -83,4 +83,17 @@ test('window store keeps one window per key', async (t) => {
   t.equal(s.get('a')?.capacity, 2)
   t.ok(s.delete('a'))
   t.equal(s.get('a'), undefined)
+})
+
+test('window store keeps at most maxKeys windows, least recently pushed forgotten first', async (t) => {
+  t.equal(new WindowStore().maxKeys, DEFAULT_MAX_WINDOWS)
+  const s = new WindowStore(4, 2)
+  s.push('a', 1, 1)
+  s.push('b', 1, 1)
+  s.push('a', 2, 2) // "a" is now the most recent
+  s.push('c', 1, 1) // evicts "b"
+  t.same([...s.keys()].sort(), ['a', 'c'])
+  t.equal(s.count('a', 0), 2)
+  for (let i = 0; i < 100; i++) s.push(`k${i}`, 1, 1)
+  t.equal([...s.keys()].length, 2)
 })

@@ -48,15 +48,19 @@ test('aliases, default model and model_not_found', async (t) => {
   t.equal(routed.headers['x-switchyard-deployment'], 'gpt-test:up:upstream-model-1')
 })
 
-test('wildcard patterns pass the upstream id through', async (t) => {
+test('wildcard patterns pass the upstream id through; one deployment per pattern, not per name', async (t) => {
   const up = await startMockOpenAI()
   t.teardown(() => up.close())
   const cfg = openaiConfig(up.url, { routing: { patterns: [{ match: 'llama-*', provider: 'up' }] } })
   const app = await buildTestApp(t, { gateway: cfg })
-  const res = await app.inject({ method: 'POST', url: '/v1/chat/completions', headers: json, payload: { model: 'llama-3.1-70b', messages: [{ role: 'user', content: 'a' }] } })
-  t.equal(res.statusCode, 200)
-  t.equal(up.requests[0]!.body!.model, 'llama-3.1-70b')
-  t.equal(res.headers['x-switchyard-deployment'], 'pattern:up:llama-3.1-70b')
+  for (const model of ['llama-3.1-70b', 'llama-3.1-8b']) {
+    const res = await app.inject({ method: 'POST', url: '/v1/chat/completions', headers: json, payload: { model, messages: [{ role: 'user', content: 'a' }] } })
+    t.equal(res.statusCode, 200)
+    t.equal(up.requests.at(-1)!.body!.model, model, 'the upstream gets the name the client sent')
+    t.equal(res.headers['x-switchyard-model'], model)
+    t.equal(res.headers['x-switchyard-deployment'], 'pattern:up:llama-*', 'statistics are kept per pattern')
+  }
+  t.same(app.latency.tracker.snapshot({ windowMs: 60_000, now: Date.now() }).map((s) => [s.deploymentId, s.model, s.count]), [['pattern:up:llama-*', 'llama-*', 2]])
 })
 
 test('auth: missing, wrong, bearer and x-api-key', async (t) => {
