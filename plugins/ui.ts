@@ -77,12 +77,23 @@ function uplotAssets(): { dir: string; version: string } {
 
 const isWrite = (method: string) => method !== 'GET' && method !== 'HEAD' && method !== 'OPTIONS'
 
-/** Sign-in and sign-out come from the dashboard's own pages only (login CSRF). */
+/**
+ * Sign-in and sign-out come from the dashboard's own pages only (login CSRF).
+ * The Origin's host name is compared, not its scheme or port: behind a proxy
+ * that ends TLS the page is https on 443 while the gateway sees http on 8080.
+ */
 function assertSameOrigin(request: FastifyRequest): void {
   const site = request.headers['sec-fetch-site']
   if (site === 'cross-site' || site === 'same-site') throw uiErrors.crossOrigin()
   const origin = request.headers.origin
-  if (origin !== undefined && origin !== `${request.protocol}://${request.host}`) throw uiErrors.crossOrigin()
+  if (origin === undefined) return
+  let hostname: string | undefined
+  try {
+    hostname = new URL(origin).hostname
+  } catch {
+    // "null" (a sandboxed or file: page) and garbage are not the dashboard
+  }
+  if (hostname !== request.hostname) throw uiErrors.crossOrigin()
 }
 
 export default fp(

@@ -86,6 +86,10 @@ test('sign-in: the cookie, one use per link, expired links, cross-site requests'
   t.equal(crossSite.statusCode, 403)
   const sameOrigin = await app.inject({ method: 'POST', url: '/ui/session', headers: { origin: 'http://localhost:80', host: 'localhost:80' }, payload: { token: fresh() } })
   t.equal(sameOrigin.statusCode, 200, 'the page\'s own origin is fine')
+  const behindTls = await app.inject({ method: 'POST', url: '/ui/session', headers: { origin: 'https://localhost:80', host: 'localhost:80' }, payload: { token: fresh() } })
+  t.equal(behindTls.statusCode, 200, 'https page, http gateway (a proxy ends TLS): same host, accepted')
+  const nullOrigin = await app.inject({ method: 'POST', url: '/ui/session', headers: { origin: 'null' }, payload: { token: fresh() } })
+  t.equal(nullOrigin.statusCode, 403, 'a sandboxed page is not the dashboard')
   // A form post (text/plain) is not a JSON object: refused before any token is looked at.
   const form = await app.inject({ method: 'POST', url: '/ui/session', headers: { 'content-type': 'text/plain' }, payload: `token=${fresh()}` })
   t.equal(form.statusCode, 400)

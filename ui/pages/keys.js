@@ -4,6 +4,7 @@ import { api, enc } from '../lib/api.js'
 import { announce, errorBox, field, h, replace, table } from '../lib/dom.js'
 import { num, time, usd } from '../lib/format.js'
 
+const requests = (n) => `${num(n)} request${n === 1 ? '' : 's'}`
 const list = (input) => input.value.split(',').map((s) => s.trim()).filter(Boolean)
 const numberOrNull = (input) => (input.value === '' ? null : Number(input.value))
 
@@ -184,7 +185,7 @@ export default {
             { label: 'Models', cell: (k) => (k.allowedModels.length ? k.allowedModels.join(', ') : 'all') },
             { label: 'Limits', cell: (k) => (k.rpmLimit || k.tpmLimit ? [k.rpmLimit ? `${num(k.rpmLimit)} RPM` : null, k.rpmLimit && k.tpmLimit ? ', ' : null, k.tpmLimit ? `${num(k.tpmLimit)} TPM` : null] : 'none') },
             { label: 'Budgets', cell: (k) => (k.budgetDailyUsd === null && k.budgetMonthlyUsd === null ? 'none' : [k.budgetDailyUsd !== null ? h('div', null, `day ${budget(k, 'daily', k.budgetDailyUsd)}`) : null, k.budgetMonthlyUsd !== null ? h('div', null, `month ${budget(k, 'monthly', k.budgetMonthlyUsd)}`) : null]) },
-            { label: 'This month', num: true, cell: (k) => [h('div', null, usd(spend.get(k.id)?.costUsd ?? 0)), h('div', { class: 'muted' }, `${num(spend.get(k.id)?.requests ?? 0)} requests`)] },
+            { label: 'This month', num: true, cell: (k) => [h('div', null, usd(spend.get(k.id)?.costUsd ?? 0)), h('div', { class: 'muted' }, requests(spend.get(k.id)?.requests ?? 0))] },
             { label: 'Created', cell: (k) => time(k.createdAt) },
             { label: 'Status', cell: (k) => (k.revokedAt ? h('span', { class: 'badge bad' }, 'revoked') : h('span', { class: 'badge ok' }, 'active')) },
             ...(isAdmin ? [{ label: 'Actions', cell: (k) => (k.revokedAt ? '–' : [editLimits(k), revoke(k)]) }] : []),
