@@ -99,6 +99,7 @@ test('an admin cannot read the host secrets or reach internal addresses (real pr
 
   await t.test('baseUrl with ?, #, user info, metadata or loopback: 400 through the admin API', async (t) => {
     const port = new URL(capture.url).port
+    const before = capture.requests.length
     const cases: Array<[string, RegExp]> = [
       [`http://127.0.0.1:${port}/v1?`, /must not contain a query/],
       [`http://127.0.0.1:${port}/v1#`, /must not contain a fragment/],
@@ -113,9 +114,9 @@ test('an admin cannot read the host secrets or reach internal addresses (real pr
       t.equal(res.json.error?.param, 'baseUrl')
       t.match(res.json.error?.message, message)
     }
-    t.equal(capture.requests.length, 0, 'nothing was sent')
+    t.equal(capture.requests.length, before, 'nothing was sent')
     await stillServes(a, t)
-    t.equal(capture.requests.length, 1, 'the same loopback URL in the YAML file works')
+    t.equal(capture.requests.length, before + 1, 'the same loopback URL in the YAML file works')
   })
 
   await t.test('ADMIN_UPSTREAM_ALLOW=127.0.0.1 lets the admin provider reach it', async (t) => {
