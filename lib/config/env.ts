@@ -25,6 +25,10 @@ export const EnvSchema = Type.Object({
   ADMIN_UPSTREAM_ALLOW: Type.Optional(Type.String()),
   /** How often gateway keys are reloaded from a shared database (Redis or Postgres present); 0 disables. */
   KEYS_RELOAD_INTERVAL_MS: Type.Integer({ minimum: 0, default: 30_000 }),
+  /** Largest non-streamed upstream response body read; beyond it the attempt fails with 502 (lib/proxy/read.ts). */
+  UPSTREAM_MAX_BODY_BYTES: Type.Integer({ minimum: 1024, default: 32 * 1024 * 1024 }),
+  /** Largest SSE line or event read from an upstream stream; beyond it the attempt fails (lib/sse.ts). */
+  UPSTREAM_MAX_EVENT_BYTES: Type.Integer({ minimum: 1024, default: 4 * 1024 * 1024 }),
 })
 export type Env = Static<typeof EnvSchema>
 
