@@ -41,6 +41,8 @@ export default fp(
         observer,
         costOf: (d, u) => app.costOf?.(d, u),
         inflight: { acquire: (id) => app.latency.inflight.acquire(id) },
+        maxBodyBytes: app.config.env.UPSTREAM_MAX_BODY_BYTES,
+        maxEventBytes: app.config.env.UPSTREAM_MAX_EVENT_BYTES,
       }),
     )
     app.addHook('onClose', async () => {

@@ -3,7 +3,7 @@
 // It knows nothing of Fastify; observers receive every attempt and outcome.
 import { Readable } from 'node:stream'
 import { attemptFailure, AttemptError, formatUsd, toGatewayError, withCost } from './failures.js'
-import { headerRecord, readBuffer, readText } from './read.js'
+import { headerRecord, readBuffer, readStreamHead, readText } from './read.js'
 import { relayStream } from './stream-relay.js'
 import { CompletionTally, estimatedUsage, estimatePromptTokens, sanitizeUsage, textTokenCounter, type UsageSource } from './usage.js'
 import type {
@@ -328,7 +328,7 @@ export class ProxyEngine {
     if (job.stream && op === 'chat') return this.relayStream(job as ProxyJob<ChatCompletionRequest>, deployment, provider, upstream, deadline, started, record)
 
     try {
-      const buffer = await readBuffer(upstream.body)
+      const buffer = await readBuffer(upstream.body, this.options.maxBodyBytes, upstream.headers)
       deadline.dispose()
       const upstreamMs = now() - started
       let parsed: { usage?: Usage } & Record<string, unknown>
@@ -466,7 +466,8 @@ export class ProxyEngine {
     const iterator = (upstream.body as AsyncIterable<Buffer>)[Symbol.asyncIterator]()
     let first: IteratorResult<Buffer>
     try {
-      first = await iterator.next()
+      // Up to the first complete line: one over the cap fails before anything is committed.
+      first = await readStreamHead(iterator, this.options.maxEventBytes)
     } catch (err) {
       deadline.dispose()
       const failure = attemptFailure(err, deadline.reason)
@@ -499,6 +500,7 @@ export class ProxyEngine {
         estimatePromptTokens: () => estimatePromptTokens(job.body, deployment),
         countText: textTokenCounter(deployment),
         closing: this.closing.signal,
+        maxEventBytes: this.options.maxEventBytes,
       }), {
       objectMode: false,
       highWaterMark: 16 * 1024,

@@ -9,7 +9,8 @@ import type { ChatCompletionChunk, ChatCompletionRequest, Usage } from '../opena
 import type { DeploymentEntry } from '../routing/table.js'
 import { UpstreamError, type StreamTranslator } from '../providers/types.js'
 import { errors, fromErrorInfo, GatewayError } from '../errors.js'
-import { SseParser, SSE_DONE } from '../sse.js'
+import { SseParser, SseTooLargeError, SSE_DONE } from '../sse.js'
+import { DEFAULT_UPSTREAM_MAX_EVENT_BYTES } from './read.js'
 import { isDeploymentFault, type FailureKind } from '../resilience/classify.js'
 import { attemptFailure, errorEvent, withCost } from './failures.js'
 import type { AttemptDeadline } from './timeouts.js'
@@ -37,6 +38,8 @@ export interface RelayParams {
   countText?: (text: string) => number
   /** Aborted when the gateway shuts down: the stream is ended with an error event and recorded. */
   closing?: AbortSignal
+  /** Longest SSE line or event read from the upstream (UPSTREAM_MAX_EVENT_BYTES); past it the stream fails. */
+  maxEventBytes?: number
 }
 
 /** The final usage chunk as the client gets it: the recorded figures, cost and their source. */
@@ -50,7 +53,7 @@ const now = () => performance.now()
 
 export async function* relayStream(params: RelayParams): AsyncGenerator<string> {
   const { job, deployment, firstChunk, iterator, translator, deadline, started, ttftMs, record, costOf, onComplete, attempts } = params
-  const parser = new SseParser()
+  const parser = new SseParser({ maxEventSize: params.maxEventBytes ?? DEFAULT_UPSTREAM_MAX_EVENT_BYTES })
   let usage: Usage | undefined
   let usageChunk: ChatCompletionChunk | undefined
   let sawDone = false
@@ -169,6 +172,10 @@ export async function* relayStream(params: RelayParams): AsyncGenerator<string> 
     if (endedByGateway) {
       failure = errors.gatewayShuttingDown()
       failureKind = 'client_closed'
+    } else if (err instanceof SseTooLargeError) {
+      // The upstream is cut off (the iterator is returned below), not drained.
+      failure = errors.upstreamTooLarge(`stream ${err.what}`, err.limit, 'UPSTREAM_MAX_EVENT_BYTES')
+      failureKind = 'bad_response'
     } else if (err instanceof UpstreamError) failure = fromErrorInfo(err.info, [job.table.providers.get(deployment.provider)?.settings.apiKey])
     else if (deadline.reason === 'first_byte_timeout' || deadline.reason === 'total_timeout') {
       failure = attemptFailure(err, deadline.reason).gatewayError

@@ -73,6 +73,10 @@ export interface EngineOptions {
   gate?: AttemptGate
   /** [0, 1) source for the backoff jitter; Math.random by default. */
   random?: () => number
+  /** Largest non-streamed upstream body read (UPSTREAM_MAX_BODY_BYTES); default 32 MiB. */
+  maxBodyBytes?: number
+  /** Largest SSE line or event read from an upstream (UPSTREAM_MAX_EVENT_BYTES); default 4 MiB. */
+  maxEventBytes?: number
 }
 
 /** Lets an attempt through or refuses it (e.g. the deployment's circuit is open). */
