@@ -1,8 +1,12 @@
 // Cost as recorded and reported, end to end through the gateway.
-import { test } from 'tap'
+import { before, test } from 'tap'
 import { mockUsage, startMockOpenAI } from '../../bench/mock-upstream.js'
 import { auth, buildTestApp, openaiConfig } from '../helpers/app.js'
 import { sseData } from '../helpers/sse.js'
+import { warmWriterThread } from '../helpers/money.js'
+
+// The shared writer thread's first start can outlast Fastify's plugin timeout on a loaded machine.
+before(warmWriterThread)
 
 const messages = [{ role: 'user', content: 'price this request please' }]
 

@@ -1,9 +1,13 @@
-import { test } from 'tap'
+import { before, test } from 'tap'
 import { randomUUID } from 'node:crypto'
 import { startMockOpenAI, type MockOpenAI } from '../../bench/mock-upstream.js'
 import { buildTestApp, tempSqliteUrl } from '../helpers/app.js'
 import { burst, chat, createKey, mockGateway, recordedSpend, settled, upstreamGateway } from '../helpers/limits.js'
 import { dayPeriod } from '../../lib/limits/periods.js'
+import { warmWriterThread } from '../helpers/money.js'
+
+// The shared writer thread's first start can outlast Fastify's plugin timeout on a loaded machine.
+before(warmWriterThread)
 
 async function upstream(t: { teardown(fn: () => unknown): void }): Promise<MockOpenAI> {
   const up = await startMockOpenAI()

@@ -1,6 +1,10 @@
-import { test } from 'tap'
+import { before, test } from 'tap'
 import { auth, buildTestApp } from '../helpers/app.js'
 import { adminHeaders, chat, freshMinute, mockGateway, settled } from '../helpers/limits.js'
+import { warmWriterThread } from '../helpers/money.js'
+
+// The shared writer thread's first start can outlast Fastify's plugin timeout on a loaded machine.
+before(warmWriterThread)
 
 const twoDeployments = (a: Record<string, unknown>) =>
   mockGateway({

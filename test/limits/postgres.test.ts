@@ -1,6 +1,6 @@
 // Budgets shared through Postgres (no Redis): row locks make check-and-reserve
 // atomic across instances. Runs when TEST_DATABASE_URL is set.
-import { test } from 'tap'
+import { before, test } from 'tap'
 import { randomUUID } from 'node:crypto'
 import { startMockOpenAI } from '../../bench/mock-upstream.js'
 import { buildTestApp, tempPostgresUrl } from '../helpers/app.js'
@@ -9,6 +9,10 @@ import { PostgresBudgetStore } from '../../lib/limits/budget-postgres.js'
 import { budgetChecks, RESERVATION_TTL_MS } from '../../lib/limits/budget.js'
 import { dayPeriod } from '../../lib/limits/periods.js'
 import { postgresSchema } from '../../lib/storage/client.js'
+import { warmWriterThread } from '../helpers/money.js'
+
+// The shared writer thread's first start can outlast Fastify's plugin timeout on a loaded machine.
+before(warmWriterThread)
 
 const skip = process.env.TEST_DATABASE_URL ? false : 'TEST_DATABASE_URL is not set: the Postgres budget store is not tested'
 

@@ -1,6 +1,10 @@
-import { test } from 'tap'
+import { before, test } from 'tap'
 import { auth, buildTestApp } from '../helpers/app.js'
 import { chat, createKey, mockGateway } from '../helpers/limits.js'
+import { warmWriterThread } from '../helpers/money.js'
+
+// The shared writer thread's first start can outlast Fastify's plugin timeout on a loaded machine.
+before(warmWriterThread)
 
 test('RPM per key: the 4th request in the minute is refused with OpenAI headers; other keys and IPs do not share the bucket', async (t) => {
   const app = await buildTestApp(t, { gateway: mockGateway() })

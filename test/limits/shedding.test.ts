@@ -1,7 +1,11 @@
-import { test } from 'tap'
+import { before, test } from 'tap'
 import { auth, buildTestApp } from '../helpers/app.js'
 import { chat, mockGateway } from '../helpers/limits.js'
 import { SustainedPressure } from '../../lib/limits/shedding.js'
+import { warmWriterThread } from '../helpers/money.js'
+
+// The shared writer thread's first start can outlast Fastify's plugin timeout on a loaded machine.
+before(warmWriterThread)
 
 test('under pressure: /v1 gets 503 in OpenAI shape with retry-after; health endpoints still answer', async (t) => {
   // A heap limit of 1 byte: under pressure from the first sample on.

@@ -1,7 +1,11 @@
-import { test } from 'tap'
+import { before, test } from 'tap'
 import { buildTestApp } from '../helpers/app.js'
 import { chat, createKey, freshMinute, mockGateway, settled } from '../helpers/limits.js'
 import { countPromptTokens } from '../../lib/cost/tokens.js'
+import { warmWriterThread } from '../helpers/money.js'
+
+// The shared writer thread's first start can outlast Fastify's plugin timeout on a loaded machine.
+before(warmWriterThread)
 
 const messages = [{ role: 'user', content: 'hello there, gateway' }]
 
