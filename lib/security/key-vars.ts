@@ -30,6 +30,14 @@ export const GATEWAY_SECRET_VARS: readonly string[] = [
   ]),
 ]
 
+/**
+ * What a config export writes in place of a literal key. A file holding it is
+ * still a valid config (the provider simply has no usable key), so the
+ * template is accepted, and never resolved.
+ */
+export const EXPORT_PLACEHOLDER = '${REDACTED}'
+const PLACEHOLDER_VAR = 'REDACTED'
+
 const TEMPLATE_VAR = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-[^}]*)?\}/g
 
 /** The variable names a template references, in order, without duplicates. */
@@ -53,6 +61,7 @@ export function keyVarPolicy(spec: string | undefined = DEFAULT_PROVIDER_KEY_VAR
     .filter(Boolean)
   const refusal = (name: string): string | undefined => {
     if (GATEWAY_SECRET_VARS.includes(name)) return `${name} is one of the gateway's own secrets, which provider keys may never reference`
+    if (name === PLACEHOLDER_VAR) return `${EXPORT_PLACEHOLDER} is the placeholder an export writes for a key it does not show`
     if (!patterns.some((p) => globMatch(p, name))) return `${name} is not allowed by PROVIDER_KEY_VARS (${patterns.join(', ')})`
     return undefined
   }
@@ -66,7 +75,7 @@ export function keyVarPolicyOf(env: Record<string, string | undefined>): KeyVarP
 
 /** Problems of one apiKey template ("<path>: ..."), empty when every variable may be read. */
 export function keyTemplateProblems(template: string | undefined | null, policy: KeyVarPolicy, path = 'apiKey'): string[] {
-  if (!template) return []
+  if (!template || template === EXPORT_PLACEHOLDER) return []
   return templateVars(template).flatMap((name) => {
     const why = policy.refusal(name)
     return why ? [`${path}: \${${name}} may not be used as a provider key: ${why}`] : []

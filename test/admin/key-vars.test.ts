@@ -42,6 +42,8 @@ test('an operator list widens it, but never to the gateway secrets', async (t) =
   ])
   t.same(keyTemplateProblems('${HOME}', keyVarPolicy(), 'apiKey'), ['apiKey: ${HOME} may not be used as a provider key: HOME is not allowed by PROVIDER_KEY_VARS (*_API_KEY)'])
   t.same(keyTemplateProblems('sk-literal', keyVarPolicy()), [], 'literal keys are not templates')
+  t.same(keyTemplateProblems('${REDACTED}', keyVarPolicy()), [], 'the export placeholder keeps an export a valid config...')
+  t.equal(resolveSecret('${REDACTED}', { REDACTED: 'x', PROVIDER_KEY_VARS: '*' }), undefined, '...and never resolves')
 })
 
 test('resolveSecret never reads a variable the policy refuses', async (t) => {
