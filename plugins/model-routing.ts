@@ -30,7 +30,7 @@ export default fp(
       },
     }
     for (const [name, p] of state.table.providers) {
-      if (p.missingKey) app.log.warn({ provider: name }, `provider ${name}: API key ${p.missingKey} is not set; its deployments will be skipped`)
+      if (p.missingKey) app.log.warn({ provider: name }, `provider ${name}: API key ${p.missingKey} is not set or names a variable PROVIDER_KEY_VARS does not allow; its deployments will be skipped`)
     }
     app.decorate('modelRouting', state)
   },
