@@ -34,7 +34,7 @@ for (const kind of ['sqlite', 'postgres'] as const) {
     const { db, provider } = await createDb(url)
     t.teardown(() => db.$disconnect())
     const schema = kind === 'postgres' ? postgresSchema(url) : undefined
-    t.same(await migrate(db, provider, root, schema), ['0001_init'])
+    t.same(await migrate(db, provider, root, schema), ['0001_init', '0002_usage_source'])
     t.same(await migrate(db, provider, root, schema), [], 'migrations apply once')
 
     const first = await seedFromConfig(db, yaml)
