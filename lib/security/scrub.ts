@@ -6,6 +6,14 @@
 
 export const REDACTED = '[redacted]'
 
+/**
+ * Longest message kept, in characters. Longer ones are cut before scrubbing:
+ * nobody reads more in an error, and it bounds the regex work an upstream can
+ * cause with a hostile message (some patterns below are quadratic in the
+ * worst case, which on 2,000 characters is still well under a millisecond).
+ */
+export const MAX_MESSAGE_CHARS = 2000
+
 const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
 
 /** A value that looks like a secret rather than a word: a digit in it, or very long. */
@@ -28,20 +36,20 @@ const PATTERNS: Array<[RegExp, Replacer]> = [
   // A long hex/base64-ish value after a word naming a credential:
   // "api_key: 9f8e...", "token=abc...", "x-api-key 'abc...'", "secret is abc...".
   [
-    /\b((?:[A-Za-z-]*[_-])?(?:api[_-]?key|key|token|secret|password|passwd|credential|credentials|auth)\b["']?(?:\s*[:=]\s*|\s+(?:is\s+|was\s+)?)["']?)([A-Za-z0-9+/_.~=-]{16,})/gi,
+    /(?<![A-Za-z0-9])((?:api[_-]?key|key|token|secret|password|passwd|credential|credentials|auth)\b["']?(?:\s*[:=]\s*|\s+(?:is\s+|was\s+)?)["']?)([A-Za-z0-9+/_.~=-]{16,})/gi,
     (m, prefix, value) => (secretLike(value) ? `${prefix}${REDACTED}` : m),
   ],
 ]
 
 /**
- * `text` with every credential-shaped substring, and every value in
- * `secrets` (the provider's own key, say), replaced by "[redacted]".
- * Secrets shorter than 4 characters are not searched for (they would
- * redact ordinary words).
+ * `text` (cut to MAX_MESSAGE_CHARS) with every credential-shaped substring,
+ * and every value in `secrets` (the provider's own key, say), replaced by
+ * "[redacted]". Secrets shorter than 4 characters are not searched for (they
+ * would redact ordinary words).
  */
 export function scrubSecrets(text: string, secrets: ReadonlyArray<string | null | undefined> = []): string {
   if (!text) return text
-  let out = text
+  let out = text.length > MAX_MESSAGE_CHARS ? `${text.slice(0, MAX_MESSAGE_CHARS)}…` : text
   const known = secrets.filter((s): s is string => typeof s === 'string' && s.length >= 4).sort((a, b) => b.length - a.length)
   for (const s of known) out = out.replace(new RegExp(escape(s), 'g'), REDACTED)
   for (const [re, replacement] of PATTERNS) out = out.replace(re, replacement as never)

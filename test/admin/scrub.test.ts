@@ -1,7 +1,7 @@
 // lib/security/scrub.ts: credentials never survive an upstream error message,
 // ordinary wording does.
 import { test } from 'tap'
-import { scrubSecrets } from '../../lib/security/scrub.js'
+import { MAX_MESSAGE_CHARS, scrubSecrets } from '../../lib/security/scrub.js'
 import { fromErrorInfo } from '../../lib/errors.js'
 import { anthropicError } from '../../lib/providers/anthropic/errors.js'
 import { geminiError } from '../../lib/providers/gemini/errors.js'
@@ -56,4 +56,13 @@ test('fromErrorInfo scrubs the message, code and param; provider parsers use the
   t.equal(anthropic.message, 'invalid x-api-key [redacted]')
   const gemini = geminiError(400, JSON.stringify({ error: { code: 400, status: 'INVALID_ARGUMENT', message: 'API key not valid: AIzaSyZZZZZZZZZZZZZZZZ' } }), {})
   t.equal(gemini.message, 'API key not valid: [redacted]')
+})
+
+test('long messages are cut before scrubbing (bounded work on hostile input)', async (t) => {
+  const hostile = 'eyJ-'.repeat(250_000)
+  const out = scrubSecrets(hostile)
+  t.equal(out.length, MAX_MESSAGE_CHARS + 1)
+  t.ok(out.endsWith('…'))
+  const leak = `${'x '.repeat(1500)}sk-proj-abcdef123456 ${'y'.repeat(5000)}`
+  t.notMatch(scrubSecrets(leak), /sk-proj/, 'a key inside the kept part is still redacted')
 })
