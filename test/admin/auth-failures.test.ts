@@ -1,9 +1,13 @@
 // Failed key checks per client address (lib/keys/auth-failures.ts, wired in
 // plugins/auth.ts): after the limit, the address gets 429 without its key
 // being checked; other addresses and successes are untouched.
-import { test } from 'tap'
+import { before, test } from 'tap'
 import { addressBucket, AuthFailureLimiter } from '../../lib/keys/auth-failures.js'
 import { auth, buildTestApp } from '../helpers/app.js'
+import { warmWriterThread } from '../helpers/money.js'
+
+// The shared writer thread's first start can outlast Fastify's plugin timeout on a loaded machine.
+before(warmWriterThread)
 
 test('the limiter: a window per address, opened by its first failure', async (t) => {
   let now = 1_000_000

@@ -1,7 +1,11 @@
-import { test } from 'tap'
+import { before, test } from 'tap'
 import { createSigner } from 'fast-jwt'
 import { startMockOpenAI } from '../../bench/mock-upstream.js'
 import { auth, buildTestApp, tempPostgresUrl, tempSqliteUrl, testEnv } from '../helpers/app.js'
+import { warmWriterThread } from '../helpers/money.js'
+
+// The shared writer thread's first start can outlast Fastify's plugin timeout on a loaded machine.
+before(warmWriterThread)
 
 const SECRET = testEnv('file:x').JWT_SECRET!
 

@@ -1,11 +1,15 @@
 // GET /admin/config/export and POST /admin/config/import: secrets redacted,
 // a lossless round trip, every problem reported with its path, and imported
 // state in force on the next request and after a restart.
-import { test } from 'tap'
+import { before, test } from 'tap'
 import type { FastifyInstance, InjectOptions } from 'fastify'
 import { parse as parseYaml, stringify } from 'yaml'
 import { parseGatewayConfig } from '../../lib/config/gateway-config.js'
 import { auth, buildTestApp, tempSqliteUrl } from '../helpers/app.js'
+import { warmWriterThread } from '../helpers/money.js'
+
+// The shared writer thread's first start can outlast Fastify's plugin timeout on a loaded machine.
+before(warmWriterThread)
 
 const SECRET = 'sk-literal-secret-789'
 const HEADER_SECRET = 'hdr-secret-321'

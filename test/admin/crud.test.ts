@@ -2,9 +2,13 @@
 // naming the field, roles, audit, and — above all — that each change is in
 // force for the very next /v1 request and survives a restart on the same
 // database even though the YAML seed says otherwise.
-import { test } from 'tap'
+import { before, test } from 'tap'
 import type { FastifyInstance, InjectOptions } from 'fastify'
 import { auth, buildTestApp, tempSqliteUrl } from '../helpers/app.js'
+import { warmWriterThread } from '../helpers/money.js'
+
+// The shared writer thread's first start can outlast Fastify's plugin timeout on a loaded machine.
+before(warmWriterThread)
 
 interface Tap {
   teardown(fn: () => unknown): void

@@ -1,10 +1,14 @@
 // With a shared database, gateway keys are also reloaded on a timer
 // (KEYS_RELOAD_INTERVAL_MS), so a revocation whose notification never
 // arrived still takes effect. Needs TEST_DATABASE_URL (Postgres).
-import { test } from 'tap'
+import { before, test } from 'tap'
 import { setTimeout as delay } from 'node:timers/promises'
 import { buildTestApp, tempPostgresUrl } from '../helpers/app.js'
 import { createKey } from '../helpers/limits.js'
+import { warmWriterThread } from '../helpers/money.js'
+
+// The shared writer thread's first start can outlast Fastify's plugin timeout on a loaded machine.
+before(warmWriterThread)
 
 const SKIP = process.env.TEST_DATABASE_URL ? false : 'TEST_DATABASE_URL is not set: the periodic key reload needs a shared (Postgres) database'
 

@@ -4,10 +4,14 @@
 // that are not public (unless ADMIN_UPSTREAM_ALLOW) are refused with a 400;
 // a stored secret never follows a provider to a new origin; a row that gets
 // past all that anyway is unusable, and its connections are still guarded.
-import { test } from 'tap'
+import { before, test } from 'tap'
 import type { FastifyInstance, InjectOptions } from 'fastify'
 import { startMockOpenAI, type MockOpenAI } from '../../bench/mock-upstream.js'
 import { auth, buildTestApp, testEnv } from '../helpers/app.js'
+import { warmWriterThread } from '../helpers/money.js'
+
+// The shared writer thread's first start can outlast Fastify's plugin timeout on a loaded machine.
+before(warmWriterThread)
 
 interface Tap {
   teardown(fn: () => unknown): void

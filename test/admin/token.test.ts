@@ -1,9 +1,13 @@
 // Admin tokens: the gateway refuses a JWT without `exp`; `npm run token`
 // requires --role and caps --ttl at 30 days unless --allow-long-ttl.
-import { test } from 'tap'
+import { before, test } from 'tap'
 import { createSigner, createDecoder } from 'fast-jwt'
 import { MAX_TTL_SECONDS, parseTokenArgs, ttlSeconds } from '../../lib/admin/token-args.js'
 import { buildTestApp, testEnv } from '../helpers/app.js'
+import { warmWriterThread } from '../helpers/money.js'
+
+// The shared writer thread's first start can outlast Fastify's plugin timeout on a loaded machine.
+before(warmWriterThread)
 
 const SECRET = testEnv('').JWT_SECRET!
 const ENV = { JWT_SECRET: SECRET }
