@@ -86,8 +86,8 @@ const OPENAI_MINI_IMAGE_COST = { base: 2833, tile: 5667 } as const
 //    spaces or one emoji, CJK text without punctuation...) is cut into pieces
 //    of that size, each counted alone: an estimate, close but not exact;
 //  - every pre-token costs its length in work units, and one that is not a
-//    vocabulary entry MISS_WORK_PER_BYTE more per UTF-8 byte (the merge is what
-//    is slow). Past EXACT_WORK_BUDGET units the rest of the request's text is
+//    vocabulary entry MISS_WORK_PER_BYTE more per UTF-8 byte, growing with its
+//    length (the merge is what is slow, and quadratic). Past EXACT_WORK_BUDGET units the rest of the request's text is
 //    not scanned: its tokens are extrapolated from the tokens per character
 //    counted so far (of the same text when enough of it was counted).
 // Either shortcut makes the method 'tiktoken+estimate' instead of 'tiktoken'.
@@ -97,12 +97,17 @@ const OPENAI_MINI_IMAGE_COST = { base: 2833, tile: 5667 } as const
 type Encoder = typeof import('gpt-tokenizer/encoding/o200k_base')
 const requireCjs = createRequire(import.meta.url)
 
-/** Work units one request may spend on exact counting, per encoding (about 15 ms here, worst case). */
-export const EXACT_WORK_BUDGET = 96 * 1024
-/** Extra work units per UTF-8 byte of a pre-token that is not a vocabulary entry. */
+/** Work units one request may spend on exact counting, per encoding: 10-20 ms of CPU here at worst (bench/tokens.ts). */
+export const EXACT_WORK_BUDGET = 64 * 1024
+/** Extra work units per UTF-8 byte of a pre-token that is not a vocabulary entry (more for long ones). */
 export const MISS_WORK_PER_BYTE = 16
 /** Longest piece handed to the byte-pair merge at once. */
 export const MAX_PIECE_CHARS = 128
+
+/** Work units of merging `bytes` bytes: the merge is quadratic, so long pieces cost more per byte. */
+const missWork = (bytes: number): number => MISS_WORK_PER_BYTE * bytes * (1 + bytes / 128)
+/** The most one piece can cost (MAX_PIECE_CHARS code units of 3 UTF-8 bytes each): the budget's overshoot. */
+export const MAX_PIECE_WORK = MAX_PIECE_CHARS + missWork(3 * MAX_PIECE_CHARS)
 /** A text's own tokens-per-character ratio is used for its uncounted rest once this much of it was counted. */
 const MIN_CHARS_FOR_OWN_RATIO = 1024
 /** Merge results gpt-tokenizer caches per encoding (its default, 100,000, lets clients pin ~50 MB). */
@@ -209,7 +214,7 @@ export class BoundedTextCounter {
   private piece(p: string): number {
     this.work += p.length
     if (this.encoding.vocab.has(p)) return 1
-    this.work += MISS_WORK_PER_BYTE * Buffer.byteLength(p, 'utf8')
+    this.work += missWork(Buffer.byteLength(p, 'utf8'))
     return this.encoding.enc.countTokens(p, AS_PLAIN_TEXT)
   }
 
