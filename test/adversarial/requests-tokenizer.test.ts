@@ -4,7 +4,7 @@
 // freeze the gateway. Each case checks the answer, that /health requests sent
 // meanwhile are answered, and that a normal request works afterwards.
 // On main, 100,000 letters blocked the event loop for 4 s; 1,000,000 for hours.
-import { test } from 'tap'
+import { before, test } from 'tap'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { createSigner } from 'fast-jwt'
 import { Agent, request } from 'undici'
@@ -13,6 +13,10 @@ import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { buildTestApp, MASTER_KEY, tempSqliteUrl, testEnv } from '../helpers/app.js'
 import { startGatewayProcess } from '../helpers/process.js'
+import { warmWriterThread } from '../helpers/money.js'
+
+// The in-process case's writer thread: its first start can outlast Fastify's plugin timeout on a loaded machine.
+before(warmWriterThread)
 
 const JWT_SECRET = testEnv('file:unused').JWT_SECRET!
 const adminToken = () => createSigner({ key: JWT_SECRET, algorithm: 'HS256', expiresIn: 600_000 })({ sub: 'adversary-tests', role: 'admin' })

@@ -1,8 +1,12 @@
-import { test } from 'tap'
+import { before, test } from 'tap'
 import { request } from 'undici'
 import { mockUsage, startMockOpenAI } from '../../bench/mock-upstream.js'
 import { auth, buildTestApp, listenTestApp, MASTER_KEY, openaiConfig } from '../helpers/app.js'
 import { sseData } from '../helpers/sse.js'
+import { warmWriterThread } from '../helpers/money.js'
+
+// The shared writer thread's first start can outlast Fastify's plugin timeout on a loaded machine.
+before(warmWriterThread)
 
 const json = { ...auth, 'content-type': 'application/json' }
 

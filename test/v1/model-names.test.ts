@@ -1,9 +1,13 @@
 // `model` is validated on every route that takes one, and the names the
 // gateway echoes into response headers can never make the header write throw.
-import { test } from 'tap'
+import { before, test } from 'tap'
 import { startMockOpenAI } from '../../bench/mock-upstream.js'
 import { auth, buildTestApp } from '../helpers/app.js'
 import { headerValue } from '../../routes/v1/proxy-route.js'
+import { warmWriterThread } from '../helpers/money.js'
+
+// The shared writer thread's first start can outlast Fastify's plugin timeout on a loaded machine.
+before(warmWriterThread)
 
 const json = { ...auth, 'content-type': 'application/json' }
 const chat = (model: string) => ({ model, messages: [{ role: 'user', content: 'hi' }] })

@@ -1,8 +1,12 @@
 // The official openai package, unmodified, against the running gateway.
-import { test } from 'tap'
+import { before, test } from 'tap'
 import OpenAI from 'openai'
 import { mockUsage, startMockOpenAI } from '../../bench/mock-upstream.js'
 import { listenTestApp, MASTER_KEY, openaiConfig } from '../helpers/app.js'
+import { warmWriterThread } from '../helpers/money.js'
+
+// The shared writer thread's first start can outlast Fastify's plugin timeout on a loaded machine.
+before(warmWriterThread)
 
 test('openai SDK: chat, streaming, embeddings, models, errors', async (t) => {
   const up = await startMockOpenAI({ streamChunks: 4 })

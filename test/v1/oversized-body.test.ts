@@ -1,11 +1,15 @@
 // A body over the limit: the client must be able to finish sending and read
 // the 413, instead of the connection being reset under it.
-import { test } from 'tap'
+import { before, test } from 'tap'
 import { connect } from 'node:net'
 import { createServer, type IncomingMessage } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { listenTestApp, MASTER_KEY } from '../helpers/app.js'
 import { discardRequestBody, type DiscardOutcome } from '../../lib/oversized-body.js'
+import { warmWriterThread } from '../helpers/money.js'
+
+// The shared writer thread's first start can outlast Fastify's plugin timeout on a loaded machine.
+before(warmWriterThread)
 
 const gateway = { providers: [{ name: 'mock', type: 'mock' }], models: [{ name: 'm', deployments: [{ provider: 'mock' }] }] }
 

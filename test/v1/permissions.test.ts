@@ -1,11 +1,15 @@
 // One model-permission check for every /v1 route that takes a model, made
 // again after a routing rule moves the request; the latency report shows a
 // key only the deployments of models it may use.
-import { test } from 'tap'
+import { before, test } from 'tap'
 import type { FastifyInstance } from 'fastify'
 import { startMockOpenAI } from '../../bench/mock-upstream.js'
 import { auth, buildTestApp } from '../helpers/app.js'
 import { adminHeaders, createKey } from '../helpers/limits.js'
+import { warmWriterThread } from '../helpers/money.js'
+
+// The shared writer thread's first start can outlast Fastify's plugin timeout on a loaded machine.
+before(warmWriterThread)
 
 const json = { 'content-type': 'application/json' }
 const chat = (model: string) => ({ model, messages: [{ role: 'user', content: 'hello' }] })

@@ -1,11 +1,15 @@
 // Size caps on what upstreams send: a body or an SSE line/event over the cap
 // fails the attempt (502 naming the cap, or an SSE error event once the
 // stream has started), and the upstream connection is cut off, not drained.
-import { test } from 'tap'
+import { before, test } from 'tap'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { auth, buildTestApp } from '../helpers/app.js'
 import { SseParser, SseTooLargeError } from '../../lib/sse.js'
+import { warmWriterThread } from '../helpers/money.js'
+
+// The shared writer thread's first start can outlast Fastify's plugin timeout on a loaded machine.
+before(warmWriterThread)
 
 const json = { ...auth, 'content-type': 'application/json' }
 const MiB = 1024 * 1024
