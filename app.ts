@@ -59,6 +59,8 @@ export async function buildApp(opts: BuildOptions = {}): Promise<FastifyInstance
       ...(opts.logStream ? { stream: opts.logStream } : {}),
     },
     bodyLimit: config.env.BODY_LIMIT_BYTES,
+    // Start-up migrates the database and opens the writer thread: slow on a busy machine, not stuck.
+    pluginTimeout: 60_000,
     // Honour a caller's request id when it is sane, so traces join up.
     genReqId: (req) => {
       const given = req.headers['x-request-id']

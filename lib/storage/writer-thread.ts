@@ -32,11 +32,19 @@ export type WriterResponse = { id: number; ok: true } | { id: number; ok: false;
 // Lowest CPU priority for this thread only (Linux accepts a thread id in
 // setpriority): when it shares a core with the request thread, the scheduler
 // lets requests preempt the batch writes instead of making them wait for them.
-try {
-  const tid = Number(readlinkSync('/proc/thread-self').split('/').pop())
-  if (Number.isInteger(tid) && tid > 0) setPriority(tid, 19)
-} catch {
-  // Not Linux, or not permitted: the writes still happen, at normal priority.
+// Lowered once the first database is open: starting (module loads, the first
+// connection) at the lowest priority can take seconds on a busy machine, and
+// the app waits for it.
+let lowered = false
+function lowerPriority(): void {
+  if (lowered) return
+  lowered = true
+  try {
+    const tid = Number(readlinkSync('/proc/thread-self').split('/').pop())
+    if (Number.isInteger(tid) && tid > 0) setPriority(tid, 19)
+  } catch {
+    // Not Linux, or not permitted: the writes still happen, at normal priority.
+  }
 }
 
 const clients = new Map<number, Promise<{ db: Db; provider: DbProvider; schema?: string }>>()
@@ -46,6 +54,7 @@ async function handle(msg: WriterRequest): Promise<void> {
     const opened = createDb(msg.url).then((c) => ({ ...c, schema: msg.schema }))
     clients.set(msg.db, opened)
     await opened
+    lowerPriority()
     return
   }
   const client = clients.get(msg.db)
