@@ -1,15 +1,20 @@
-// Builds a gateway for one test: a fresh SQLite file (or a fresh Postgres
-// schema), an inline config, silent logs; closed and removed in teardown.
-import { mkdtempSync, rmSync } from 'node:fs'
+// Builds a gateway for one test: a fresh SQLite file (a copy of the migrated
+// template, see sqlite-template.ts) or a fresh Postgres schema, an inline
+// config, silent logs; closed and removed in teardown.
+import { copyFileSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { randomBytes } from 'node:crypto'
 import type { FastifyInstance } from 'fastify'
 import { buildApp } from '../../app.js'
 import { createDb } from '../../lib/storage/client.js'
+import { MASTER_KEY, testEnv } from './env.js'
+import { sqliteTemplate } from './sqlite-template.js'
 
-// At least 32 characters, as lib/config/env.ts requires.
-export const MASTER_KEY = 'sk-test-master-key-0123456789abcdef'
+export { MASTER_KEY, testEnv }
+
+// Ready before any test asks for a database; built once per run (see sqlite-template.ts).
+const template = await sqliteTemplate()
 
 interface Tap {
   teardown(fn: () => unknown): void
@@ -22,10 +27,18 @@ export interface TestAppOptions {
   databaseUrl?: string
 }
 
+/** A SQLite file of its own, removed in teardown: a copy of the template, migrated and with the catalog stored. */
 export function tempSqliteUrl(t: Tap): string {
+  const file = emptySqlitePath(t)
+  if (template) copyFileSync(template, file)
+  return `file:${file}`
+}
+
+/** A path for a SQLite file that does not exist yet (the gateway creates and migrates it), removed in teardown. */
+export function emptySqlitePath(t: Tap): string {
   const dir = mkdtempSync(join(tmpdir(), 'switchyard-test-'))
   t.teardown(() => rmSync(dir, { recursive: true, force: true }))
-  return `file:${join(dir, 'test.db')}`
+  return join(dir, 'test.db')
 }
 
 /** A Postgres URL with a fresh schema, dropped in teardown; undefined when TEST_DATABASE_URL is unset. */
@@ -44,16 +57,6 @@ export function tempPostgresUrl(t: Tap): string | undefined {
     }
   })
   return url.toString()
-}
-
-export function testEnv(databaseUrl: string, extra: Record<string, string | undefined> = {}): Record<string, string | undefined> {
-  return {
-    DATABASE_URL: databaseUrl,
-    MASTER_KEY,
-    JWT_SECRET: 'test-jwt-secret-test-jwt-secret-0123456789',
-    LOG_LEVEL: 'silent',
-    ...extra,
-  }
 }
 
 export async function buildTestApp(t: Tap, opts: TestAppOptions): Promise<FastifyInstance> {
