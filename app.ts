@@ -13,12 +13,12 @@ import swaggerPlugin from './plugins/swagger.js'
 import modelRoutingPlugin from './plugins/model-routing.js'
 import authPlugin from './plugins/auth.js'
 import strategyPlugin from './plugins/strategy.js'
-import proxyPlugin from './plugins/proxy.js'
 import latencyPlugin from './plugins/latency.js'
 import costEstimatePlugin from './plugins/cost-estimate.js'
 import usagePlugin from './plugins/usage.js'
 import changesPlugin from './plugins/changes.js'
-import healthPlugin from './plugins/health.js'
+import cooldownPlugin from './plugins/cooldown.js'
+import pipelinePlugin from './plugins/pipeline.js'
 import clusterPlugin from './plugins/cluster.js'
 import limitsPlugin from './plugins/limits.js'
 import budgetsPlugin from './plugins/budgets.js'
@@ -83,22 +83,26 @@ export async function buildApp(opts: BuildOptions = {}): Promise<FastifyInstance
 
   await app.register(configPlugin, { config })
   await app.register(swaggerPlugin)
+  // Resources.
   await app.register(prismaPlugin)
   await app.register(redisPlugin)
   await app.register(writerPlugin)
+  // State the pipeline's stages read and write.
   await app.register(modelRoutingPlugin)
   await app.register(authPlugin)
-  await app.register(proxyPlugin)
-  await app.register(latencyPlugin)
   await app.register(costEstimatePlugin)
+  await app.register(latencyPlugin)
+  await app.register(cooldownPlugin)
+  await app.register(limitsPlugin)
+  await app.register(budgetsPlugin)
   await app.register(usagePlugin)
   await app.register(trafficPlugin)
   await app.register(strategyPlugin)
-  await app.register(healthPlugin)
+  // The request pipeline, assembled from the above (lib/pipeline/pipeline.ts).
+  await app.register(pipelinePlugin)
+  // Runtime changes, other instances, load shedding, the dashboard.
   await app.register(changesPlugin)
   await app.register(clusterPlugin)
-  await app.register(limitsPlugin)
-  await app.register(budgetsPlugin)
   await app.register(sheddingPlugin)
   await app.register(uiPlugin)
 

@@ -49,9 +49,9 @@ closeWithGrace({ delay: graceMs + RECORDS_MARGIN_MS }, async ({ signal, err }) =
   if (err) app.log.error({ err }, 'shutting down after an error')
   else app.log.info({ signal }, 'shutting down')
   const timer = setTimeout(() => {
-    const open = app.proxy.streamsOpen
+    const open = app.engine.streamsOpen
     if (open > 0) app.log.warn({ streams: open }, 'shutdown grace over: ending the streams still open and recording them')
-    void app.proxy.endStreams(STREAM_END_WAIT_MS)
+    void app.engine.endStreams(STREAM_END_WAIT_MS)
   }, graceMs)
   try {
     await app.close()

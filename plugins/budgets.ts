@@ -1,30 +1,18 @@
 // Spend budgets per gateway key (budgetDailyUsd / budgetMonthlyUsd) and per
-// tenant tag (YAML limits.tenants), per UTC day and month. Before a request
-// is sent its estimated cost is reserved atomically; once the outcome is
-// known the reservation is replaced by the actual cost (lib/limits/budget.ts).
+// tenant tag (YAML limits.tenants), per UTC day and month: the store and the
+// report. Reserving and settling is a pipeline stage
+// (lib/pipeline/stages/budget.ts, on lib/limits/budget.ts).
 //
 // Store: Redis when REDIS_URL is set; else Postgres (row locks) when
 // DATABASE_URL is Postgres; else this process's memory (SQLite = one instance).
 import fp from 'fastify-plugin'
-import { randomUUID } from 'node:crypto'
-import { errors } from '../lib/errors.js'
-import {
-  budgetChecks,
-  budgetMessage,
-  DEFAULT_ESTIMATED_COMPLETION_TOKENS,
-  estimateCostUsd,
-  MemoryBudgetStore,
-  scopeId,
-  spendScopes,
-  type BudgetScope,
-  type BudgetStore,
-  type Reservation,
-} from '../lib/limits/budget.js'
+import { MemoryBudgetStore, scopeId, type BudgetStore } from '../lib/limits/budget.js'
+import type { TenantBudget } from '../lib/pipeline/stages/budget.js'
 import { RedisBudgetStore } from '../lib/limits/budget-redis.js'
 import { PostgresBudgetStore } from '../lib/limits/budget-postgres.js'
 import { dayPeriod, monthPeriod, periodOf, startOfUtcDay, startOfUtcMonth, type BudgetWindow } from '../lib/limits/periods.js'
 import { postgresSchema } from '../lib/storage/client.js'
-import { DEFAULT_REDIS_KEY_PREFIX } from './limits.js'
+import { redisKeyPrefix } from './redis.js'
 
 export interface BudgetState {
   scope: 'key' | 'tenant'
@@ -41,15 +29,15 @@ declare module 'fastify' {
   interface FastifyInstance {
     budgets: {
       store: BudgetStore
+      /** Budgets per tenant tag (YAML limits.tenants). */
+      tenants: Record<string, TenantBudget>
+      /** Runs a settlement in the background; failures are logged. */
+      track(update: Promise<unknown>): void
       /** Current state of every configured budget (keys with a budget, tenants in the config). */
       report(now?: number): Promise<BudgetState[]>
       /** Waits for the settlements started so far (tests, shutdown). */
       idle(): Promise<void>
     }
-  }
-  interface FastifyRequest {
-    /** Id of the budget reservation this request holds, if any. */
-    budgetReservation: string | null
   }
 }
 
@@ -58,7 +46,7 @@ export default fp(
     const cfg = app.config.gateway.limits ?? {}
     const tenants = cfg.tenants ?? {}
     const store: BudgetStore = app.redis
-      ? new RedisBudgetStore(app.redis, cfg.redisKeyPrefix ?? DEFAULT_REDIS_KEY_PREFIX)
+      ? new RedisBudgetStore(app.redis, redisKeyPrefix(app.config.gateway))
       : app.dbProvider === 'postgres'
         ? new PostgresBudgetStore(app.db, postgresSchema(app.config.env.DATABASE_URL))
         : new MemoryBudgetStore()
@@ -78,59 +66,16 @@ export default fp(
       if (loaded && amounts.size > 0) app.log.info({ period, scopes: amounts.size, store: store.kind }, 'budget spend loaded from usage records')
     }
 
-    app.decorateRequest('budgetReservation', null)
-    // Reservations made by this instance and not settled yet.
-    const open = new Map<string, Reservation>()
     const pending = new Set<Promise<unknown>>()
     const track = (p: Promise<unknown>) => {
       const q = p.catch((err) => app.log.error({ err }, 'budget settlement failed')).finally(() => pending.delete(q))
       pending.add(q)
     }
 
-    app.limits.checks.push(async (request, _reply, job, estimate) => {
-      const identity = request.identity!
-      const scopes: BudgetScope[] = []
-      if (identity.id && (identity.budgetDailyUsd || identity.budgetMonthlyUsd)) {
-        scopes.push({ kind: 'key', id: identity.id, label: identity.name, dailyUsd: identity.budgetDailyUsd, monthlyUsd: identity.budgetMonthlyUsd })
-      }
-      const tenant = identity.tenant ? tenants[identity.tenant] : undefined
-      if (tenant) scopes.push({ kind: 'tenant', id: identity.tenant!, label: identity.tenant!, dailyUsd: tenant.dailyUsd, monthlyUsd: tenant.monthlyUsd })
-      const t = Date.now()
-      const checks = budgetChecks(scopes, t)
-      if (checks.length === 0) return
-      const completion = estimate.chat ? (estimate.maxOutputTokens ?? DEFAULT_ESTIMATED_COMPLETION_TOKENS) : 0
-      const amount = estimateCostUsd(estimate.promptTokens(), completion, app.pricing.priceOf(estimate.deployment))
-      const result = await store.reserve(randomUUID(), checks, amount, t)
-      if (!result.ok) throw errors.budgetExceeded(budgetMessage(result))
-      open.set(result.reservation.id, result.reservation)
-      request.budgetReservation = result.reservation.id
-      job.meta!.budgetReservation = result.reservation.id
-    })
-
-    // Settle: the outcome of every proxied request (success or failure).
-    app.usage.listeners.push((record) => {
-      const meta = record.meta ?? {}
-      const id = meta.budgetReservation as string | undefined
-      const reservation = id ? open.get(id) : undefined
-      if (id) open.delete(id)
-      const scopes = spendScopes(meta.keyId as string | null | undefined, meta.tenant as string | null | undefined)
-      const cost = record.costUsd ?? 0
-      if (!reservation && (scopes.length === 0 || !(cost > 0))) return
-      track(store.settle(reservation, scopes, cost, Date.now()))
-    })
-
-    // A request that ends without an outcome record (refused after reserving,
-    // or the client left before the stream started) gives its reservation back.
-    app.addHook('onResponse', async (request) => {
-      const id = request.budgetReservation
-      const reservation = id ? open.get(id) : undefined
-      if (!id || !reservation) return
-      open.delete(id)
-      track(store.release(reservation))
-    })
-
     app.decorate('budgets', {
       store,
+      tenants,
+      track,
       async idle() {
         while (pending.size > 0) await Promise.all([...pending])
       },
@@ -159,5 +104,5 @@ export default fp(
       while (pending.size > 0) await Promise.all([...pending])
     })
   },
-  { name: 'budgets', dependencies: ['limits', 'usage', 'cost-estimate', 'prisma', 'redis', 'auth'] },
+  { name: 'budgets', dependencies: ['config', 'prisma', 'redis'] },
 )

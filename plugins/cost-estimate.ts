@@ -9,12 +9,15 @@ import { randomUUID } from 'node:crypto'
 import { catalogEntries, lookupCatalogPrice } from '../lib/cost/catalog.js'
 import { computeCost, type PriceEntry } from '../lib/cost/compute.js'
 import type { DeploymentEntry } from '../lib/routing/table.js'
+import type { Usage } from '../lib/openai/types.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
     pricing: {
       /** USD per 1M tokens for a deployment: its own price, else the stored catalog, else the live catalog. */
       priceOf(deployment: Pick<DeploymentEntry, 'id' | 'providerType' | 'upstreamModel' | 'pricing'>): (PriceEntry & { source: string }) | undefined
+      /** USD cost of a usage on a deployment; undefined when its price is unknown. */
+      costOf(deployment: DeploymentEntry, usage: Usage): number | undefined
       /** Re-reads stored prices (after an admin change). */
       reload(): Promise<void>
     }
@@ -109,13 +112,13 @@ export default fp(
       return price
     }
 
-    app.decorate('pricing', { priceOf, reload })
-    app.costOf = (deployment, usage) => {
+    const costOf = (deployment: DeploymentEntry, usage: Usage) => {
       const price = priceOf(deployment)
       return price ? computeCost(usage, price).totalUsd : undefined
     }
+    app.decorate('pricing', { priceOf, costOf, reload })
   },
-  { name: 'cost-estimate', dependencies: ['prisma', 'proxy'] },
+  { name: 'cost-estimate', dependencies: ['prisma'] },
 )
 
 type FastifyPricing = import('fastify').FastifyInstance['pricing']

@@ -50,25 +50,6 @@ export default fp(
       })),
     )
 
-    app.proxyObservers.push({
-      onAttempt(r) {
-        // A client leaving says nothing about the deployment.
-        if (r.clientClosed) return
-        tracker.record({
-          deploymentId: r.deployment.id,
-          model: r.deployment.model,
-          ok: r.ok,
-          status: r.status,
-          totalMs: r.totalMs,
-          ttftMs: r.ttftMs,
-          stream: r.stream,
-          promptTokens: r.usage?.prompt_tokens,
-          completionTokens: r.usage?.completion_tokens,
-          at: Date.now(),
-        })
-      },
-    })
-
     let lastPrune = 0
     let flushing: Promise<void> | undefined
     const write = async () => {
@@ -130,5 +111,5 @@ export default fp(
     })
     app.decorate('latency', { tracker, inflight, flush })
   },
-  { name: 'latency', dependencies: ['prisma', 'proxy', 'writer'] },
+  { name: 'latency', dependencies: ['prisma', 'writer'] },
 )

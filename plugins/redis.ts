@@ -3,6 +3,14 @@
 // reservations) stays in this process's memory and the gateway runs alone.
 import fp from 'fastify-plugin'
 import { Redis } from 'ioredis'
+import type { GatewayConfig } from '../lib/config/gateway-config.js'
+
+export const DEFAULT_REDIS_KEY_PREFIX = 'switchyard:'
+
+/** Every Redis key and channel of this gateway starts with this (YAML limits.redisKeyPrefix). */
+export function redisKeyPrefix(gateway: GatewayConfig): string {
+  return gateway.limits?.redisKeyPrefix ?? DEFAULT_REDIS_KEY_PREFIX
+}
 
 declare module 'fastify' {
   interface FastifyInstance {

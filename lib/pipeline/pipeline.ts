@@ -48,7 +48,7 @@ export class Pipeline {
     }
 
     try {
-      ctx.plan = this.stages.plan.plan(ctx)
+      ctx.plan = this.stages.plan.plan(ctx, 'run')
     } catch (err) {
       this.release(reservations)
       this.refused(request, err, 'plan')
@@ -56,10 +56,12 @@ export class Pipeline {
     }
 
     try {
-      return await this.stages.attempts.run(ctx, ctx.plan, {
+      const response = await this.stages.attempts.run(ctx, ctx.plan, {
         attempt: (record) => this.observeAttempt(ctx, record),
         outcome: finish,
       })
+      if (ctx.responseHeaders) Object.assign(response.headers, ctx.responseHeaders)
+      return response
     } catch (err) {
       // The attempts stage reports an outcome before it throws; this only
       // catches a bug there, so that nothing stays reserved.
@@ -71,7 +73,7 @@ export class Pipeline {
   /** Stages 1, 2 and 4 only, nothing reserved or sent: what the request would do (cost estimates). */
   preview(request: PipelineRequest): RequestContext {
     const ctx = this.resolve(request)
-    ctx.plan = this.stages.plan.plan(ctx)
+    ctx.plan = this.stages.plan.plan(ctx, 'preview')
     return ctx
   }
 

@@ -9,6 +9,9 @@ import type { DeploymentEntry, ModelEntry, ResolvedVia } from '../routing/table.
 import type { RoutingPlan } from '../routing/planner.js'
 import type { GatewayError } from '../errors.js'
 import type { AttemptRecord, FallbackPlan, ProxyResponse } from '../proxy/types.js'
+import type { UsageSource } from '../proxy/usage.js'
+
+export type { UsageSource }
 
 /** Where a request came in: one per public API surface. */
 export type EntryPoint = 'chat' | 'embeddings' | 'estimate' | 'messages' | 'responses' | 'completions'
@@ -56,10 +59,10 @@ export interface RequestContext extends PipelineRequest {
   estimate: RequestEstimate
   /** Stage 4. */
   plan?: RoutingPlan
+  /** Headers a stage wants on the answer (x-ratelimit-*); created by the first that sets one. */
+  responseHeaders?: Record<string, string>
 }
 
-/** Where a usage figure came from. */
-export type UsageSource = 'upstream' | 'estimate' | 'none'
 
 /** How a request ended: what observers see and what reservations settle to. */
 export interface Outcome {
@@ -106,9 +109,10 @@ export interface AdmissionStage {
   admit(ctx: RequestContext): Promise<Reservation | undefined> | Reservation | undefined
 }
 
-/** Stage 4: ranks the deployments. Throws when none can take the request. */
+/** Stage 4: ranks the deployments. */
 export interface PlanStage {
-  plan(ctx: RequestContext): RoutingPlan
+  /** For a run, throws when nothing can take the request; a preview returns the (maybe empty) plan. */
+  plan(ctx: RequestContext, mode: 'run' | 'preview'): RoutingPlan
   /** The ranked deployments of a fallback model; undefined when it cannot be used. */
   fallback(ctx: RequestContext, modelName: string): FallbackPlan | undefined
 }

@@ -1,6 +1,7 @@
-// The proxy engine: sends one client request to the ordered deployments the
-// router chose, one attempt at a time, and hands back what to answer with.
-// It knows nothing of Fastify; observers receive every attempt and outcome.
+// The proxy engine: the pipeline's attempts stage. Sends one request to the
+// ordered deployments the plan chose, one attempt at a time (gates, retries,
+// fallback models), and hands back what to answer with. It knows nothing of
+// Fastify; it reports every attempt and the request's one outcome to the job.
 import { Readable } from 'node:stream'
 import { attemptFailure, AttemptError, formatUsd, toGatewayError, withCost } from './failures.js'
 import { headerRecord, readBuffer, readStreamHead, readText } from './read.js'
@@ -34,12 +35,11 @@ export { formatUsd, toGatewayError } from './failures.js'
 const JSON_HEADERS = { 'content-type': 'application/json' }
 const SSE_HEADERS = { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive' }
 
-/** Statuses after which another deployment may well succeed. */
-export function isRetryableStatus(status: number): boolean {
-  return status === 0 || status === 408 || status === 409 || status === 429 || status >= 500
-}
-
 const now = () => performance.now()
+
+/** The fallback model that is being tried, if it is not the requested one. */
+const fallbackOf = (job: ProxyJob<unknown>, state: RunState | undefined): string | undefined =>
+  state?.model && state.model !== job.model ? state.model.name : undefined
 
 /** Where a model's attempts left off. */
 type ModelOutcome = { kind: 'ok'; response: ProxyResponse } | { kind: Exclude<FailureAction, 'retry'> }
@@ -50,12 +50,14 @@ interface RunState {
   lastError?: GatewayError
   /** The deployment of the last attempt made, for the failure record. */
   lastDeployment?: DeploymentEntry
+  /** The model being tried: the requested one, or a fallback. */
+  model?: ModelEntry
   /** Epoch ms when the first deployment skipped for cooling down reopens. */
   coolingUntil?: number
 }
 
 export class ProxyEngine {
-  private gate: AttemptGate | undefined
+  private readonly gate: AttemptGate | undefined
   /** Each running job's state, so a record made inside an attempt carries the request's attempt count. */
   private readonly runs = new WeakMap<object, RunState>()
   private readonly random: () => number
@@ -91,11 +93,6 @@ export class ProxyEngine {
     clearTimeout(timer)
     for (const b of this.openStreams) b.destroy()
     return open.length
-  }
-
-  /** Installs the check made before every attempt (the health plugin's circuit breaker). */
-  useGate(gate: AttemptGate | undefined): void {
-    this.gate = gate
   }
 
   chat(job: ProxyJob<ChatCompletionRequest>): Promise<ProxyResponse> {
@@ -140,9 +137,9 @@ export class ProxyEngine {
         ? errors.allDeploymentsCoolingDown(job.model.name, (state.coolingUntil - Date.now()) / 1000)
         : errors.noDeployment(job.model.name))
     const attempts = state.attempts
-    this.options.observer?.onComplete?.({
-      requestId: job.requestId, operation: op, requestedModel: job.model.name, deployment: state.lastDeployment, stream: job.stream,
-      status: job.signal.aborted ? 499 : error.statusCode, attempts, error: error.code ?? error.message, meta: job.meta,
+    job.report.outcome({
+      deployment: state.lastDeployment, fallbackModel: fallbackOf(job, state), stream: job.stream,
+      status: job.signal?.aborted ? 499 : error.statusCode, attempts, usageSource: 'none', error: error.code ?? error.message,
     })
     ;(error as GatewayError & { attempts?: number }).attempts = attempts
     throw error
@@ -150,7 +147,7 @@ export class ProxyEngine {
 
   /** The plan of a fallback model not tried yet; undefined when it cannot be used. */
   private fallbackPlan(job: ProxyJob<unknown>, name: string, tried: Set<string>, state: RunState): FallbackPlan | undefined {
-    if (!job.planFallback || tried.has(name) || job.signal.aborted) return undefined
+    if (!job.planFallback || tried.has(name) || job.signal?.aborted) return undefined
     tried.add(name)
     let plan: FallbackPlan | undefined
     try {
@@ -178,9 +175,10 @@ export class ProxyEngine {
   ): Promise<ModelOutcome> {
     const policy = mergeRetryPolicy(job.table.retries, model.retries)
     const fallbackModel = model === job.model ? undefined : model.name
+    state.model = model
     for (const deployment of candidates) {
       for (let retry = 0; ; retry++) {
-        if (job.signal.aborted) return { kind: 'stop' }
+        if (job.signal?.aborted) return { kind: 'stop' }
         const provider = job.table.providers.get(deployment.provider)
         if (!provider) {
           state.attempts++
@@ -190,7 +188,7 @@ export class ProxyEngine {
         if (provider.missingKey) {
           state.attempts++
           state.lastError = errors.providerUnconfigured(deployment.provider, 'its API key is not configured')
-          this.options.observer?.onAttempt?.({
+          job.report.attempt({
             requestId: job.requestId, deployment, operation: op, stream: job.stream, ok: false, status: 0, totalMs: 0,
             error: state.lastError.code ?? undefined, failure: 'unconfigured', fault: false,
           })
@@ -214,7 +212,7 @@ export class ProxyEngine {
           // Anything unexpected is the gateway's problem, not the deployment's: no retry, next candidate.
           const failure = err instanceof AttemptError ? err : new AttemptError(toGatewayError(err), 0, 'unsupported')
           state.lastError = failure.gatewayError
-          if (job.signal.aborted) return { kind: 'stop' }
+          if (job.signal?.aborted) return { kind: 'stop' }
           const action = this.decide(failure)
           if (action === 'stop' || action === 'context_window') return { kind: action }
           if (action === 'next' || retry >= policy.attempts) break
@@ -232,11 +230,7 @@ export class ProxyEngine {
   }
 
   private decide(failure: AttemptError): FailureAction {
-    const action = classifyFailure({ kind: failure.kind, status: failure.status, error: failure.gatewayError })
-    const override = this.options.shouldFallback
-    if (!override || action === 'context_window' || failure.kind === 'client_closed') return action
-    if (!override(failure.gatewayError, failure.status)) return 'stop'
-    return action === 'stop' ? 'next' : action
+    return classifyFailure({ kind: failure.kind, status: failure.status, error: failure.gatewayError })
   }
 
   private timeoutsFor(job: ProxyJob<unknown>, model: ModelEntry, provider: ProviderEntry): Timeouts {
@@ -265,7 +259,7 @@ export class ProxyEngine {
     // Called exactly once per attempt, when its outcome is known.
     const record = (ok: boolean, status: number, extra: Partial<AttemptRecord> = {}) => {
       release?.()
-      this.options.observer?.onAttempt?.({
+      job.report.attempt({
         requestId: job.requestId, deployment, operation: op, stream: job.stream, ok, status, totalMs: now() - started,
         probe: info.probe || undefined, retry: info.retry, ...extra,
       })
@@ -385,9 +379,10 @@ export class ProxyEngine {
     usageSource: UsageSource = 'upstream',
   ): Omit<ProxyResponse, 'attempts'> {
     const costUsd = usage ? this.options.costOf?.(deployment, usage) : undefined
-    this.options.observer?.onComplete?.({
-      requestId: job.requestId, operation: op, requestedModel: job.model.name, deployment, stream: false, status,
-      attempts: this.runs.get(job)?.attempts ?? 1, usage, usageSource: usage ? usageSource : undefined, costUsd, meta: job.meta,
+    const state = this.runs.get(job)
+    job.report.outcome({
+      deployment, fallbackModel: fallbackOf(job, state), stream: false, status,
+      attempts: state?.attempts ?? 1, usage, usageSource: usage ? usageSource : 'none', costUsd,
     })
     const headers: Record<string, string> = { ...JSON_HEADERS }
     if (costUsd !== undefined) headers['x-switchyard-cost-usd'] = formatUsd(costUsd)
@@ -410,25 +405,26 @@ export class ProxyEngine {
     if (op === 'embeddings') {
       const res = applyEncodingFormat(backend.embeddings(job.body as EmbeddingsRequest, ctx), (job.body as EmbeddingsRequest).encoding_format)
       const usage = { prompt_tokens: res.usage.prompt_tokens, completion_tokens: 0, total_tokens: res.usage.total_tokens }
-      this.options.observer?.onAttempt?.({ requestId: job.requestId, deployment, operation: op, stream: false, ok: true, status: 200, totalMs: now() - started, usage, ...tags })
+      job.report.attempt({ requestId: job.requestId, deployment, operation: op, stream: false, ok: true, status: 200, totalMs: now() - started, usage, ...tags })
       return this.finish(op, job, deployment, 200, JSON.stringify(res), usage, 0)
     }
     if (!job.stream) {
       const res = backend.chat(job.body as ChatCompletionRequest, ctx)
-      this.options.observer?.onAttempt?.({ requestId: job.requestId, deployment, operation: op, stream: false, ok: true, status: 200, totalMs: now() - started, usage: res.usage, ...tags })
+      job.report.attempt({ requestId: job.requestId, deployment, operation: op, stream: false, ok: true, status: 200, totalMs: now() - started, usage: res.usage, ...tags })
       return this.finish(op, job, deployment, 200, JSON.stringify(res), res.usage, 0)
     }
     const chunks = backend.chatStream(job.body as ChatCompletionRequest, ctx)
     const usage = chunks[chunks.length - 1]?.usage ?? undefined
-    this.options.observer?.onAttempt?.({ requestId: job.requestId, deployment, operation: op, stream: true, ok: true, status: 200, totalMs: now() - started, ttftMs: 0, usage, ...tags })
+    job.report.attempt({ requestId: job.requestId, deployment, operation: op, stream: true, ok: true, status: 200, totalMs: now() - started, ttftMs: 0, usage, ...tags })
     const costUsd = usage ? this.options.costOf?.(deployment, usage) : undefined
     const text = chunks
       .filter((c) => job.includeUsage || c.choices.length > 0)
       .map((c) => `data: ${JSON.stringify(c.usage && costUsd !== undefined ? withCost(c, costUsd) : c)}\n\n`)
       .join('')
-    this.options.observer?.onComplete?.({
-      requestId: job.requestId, operation: op, requestedModel: job.model.name, deployment, stream: true, status: 200, attempts: this.runs.get(job)?.attempts ?? 1, usage,
-      usageSource: usage ? 'upstream' : undefined, costUsd, meta: job.meta,
+    const state = this.runs.get(job)
+    job.report.outcome({
+      deployment, fallbackModel: fallbackOf(job, state), stream: true, status: 200, attempts: state?.attempts ?? 1, usage,
+      usageSource: usage ? 'upstream' : 'none', costUsd, ttftMs: 0,
     })
     return { status: 200, headers: { ...SSE_HEADERS }, body: text + SSE_DONE, deployment, upstreamMs: 0, costUsd }
   }
@@ -495,8 +491,8 @@ export class ProxyEngine {
     const body = Readable.from(relayStream({
         job, deployment, firstChunk: first.value, iterator, translator, deadline, started, ttftMs, record,
         costOf: this.options.costOf,
-        onComplete: (r) => this.options.observer?.onComplete?.(r),
         attempts: () => this.runs.get(job)?.attempts ?? 1,
+        fallbackModel: () => fallbackOf(job, this.runs.get(job)),
         estimatePromptTokens: () => estimatePromptTokens(job.body, deployment),
         countText: textTokenCounter(deployment),
         closing: this.closing.signal,

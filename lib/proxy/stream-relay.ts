@@ -14,7 +14,7 @@ import { DEFAULT_UPSTREAM_MAX_EVENT_BYTES } from './read.js'
 import { isDeploymentFault, type FailureKind } from '../resilience/classify.js'
 import { attemptFailure, errorEvent, withCost } from './failures.js'
 import type { AttemptDeadline } from './timeouts.js'
-import type { AttemptRecord, CompletionRecord, ProxyJob } from './types.js'
+import type { AttemptRecord, ProxyJob } from './types.js'
 import { CompletionTally, estimatedUsage, sanitizeUsage, type UsageSource } from './usage.js'
 
 export interface RelayParams {
@@ -29,9 +29,10 @@ export interface RelayParams {
   ttftMs: number
   record: (ok: boolean, status: number, extra?: Partial<AttemptRecord>) => void
   costOf?: (deployment: DeploymentEntry, usage: Usage) => number | undefined
-  onComplete?: (record: CompletionRecord) => void
   /** Attempts the request took so far (retries and fallbacks included). */
   attempts: () => number
+  /** The fallback model being relayed, when it is not the requested one. */
+  fallbackModel?: () => string | undefined
   /** Estimated prompt tokens on this deployment, for a stream that ends without usage. */
   estimatePromptTokens?: () => number
   /** Counts relayed completion text as the deployment's provider would (default: 4 characters a token). */
@@ -52,7 +53,7 @@ function usageChunkOut(chunk: ChatCompletionChunk, usage: Usage, costUsd: number
 const now = () => performance.now()
 
 export async function* relayStream(params: RelayParams): AsyncGenerator<string> {
-  const { job, deployment, firstChunk, iterator, translator, deadline, started, ttftMs, record, costOf, onComplete, attempts } = params
+  const { job, deployment, firstChunk, iterator, translator, deadline, started, ttftMs, record, costOf, attempts } = params
   const parser = new SseParser({ maxEventSize: params.maxEventBytes ?? DEFAULT_UPSTREAM_MAX_EVENT_BYTES })
   let usage: Usage | undefined
   let usageChunk: ChatCompletionChunk | undefined
@@ -206,9 +207,9 @@ export async function* relayStream(params: RelayParams): AsyncGenerator<string> 
       : clientClosed ? { failure: 'client_closed' as const, fault: false } : {}
     // A shutdown is neither the deployment's fault nor a latency sample: flagged like a client that left.
     record(!failure && !clientClosed, 200, { ttftMs, usage, usageSource, totalMs: now() - started, error, clientClosed: clientClosed || endedByGateway, ...failed })
-    onComplete?.({
-      requestId: job.requestId, operation: 'chat', requestedModel: job.model.name, deployment, stream: true,
-      status: failure ? failure.statusCode : clientClosed ? 499 : 200, attempts: attempts(), usage, usageSource, costUsd, error, meta: job.meta,
+    job.report.outcome({
+      deployment, fallbackModel: params.fallbackModel?.(), stream: true, ttftMs,
+      status: failure ? failure.statusCode : clientClosed ? 499 : 200, attempts: attempts(), usage, usageSource, costUsd, error,
     })
   }
   // Reached only when the client is still there.

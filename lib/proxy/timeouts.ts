@@ -41,9 +41,9 @@ export class AttemptDeadline {
   private totalTimer: NodeJS.Timeout | undefined
   private readonly onClientAbort = () => this.abort('client_closed')
 
-  constructor(private readonly client: AbortSignal, firstByteMs: number, totalMs: number) {
-    if (client.aborted) this.abort('client_closed')
-    else client.addEventListener('abort', this.onClientAbort, { once: true })
+  constructor(private readonly client: AbortSignal | undefined, firstByteMs: number, totalMs: number) {
+    if (client?.aborted) this.abort('client_closed')
+    else client?.addEventListener('abort', this.onClientAbort, { once: true })
     this.firstByteTimer = setTimeout(() => this.abort('first_byte_timeout'), firstByteMs)
     this.totalTimer = setTimeout(() => this.abort('total_timeout'), totalMs)
   }
@@ -68,6 +68,6 @@ export class AttemptDeadline {
     clearTimeout(this.firstByteTimer)
     clearTimeout(this.totalTimer)
     this.firstByteTimer = this.totalTimer = undefined
-    this.client.removeEventListener('abort', this.onClientAbort)
+    this.client?.removeEventListener('abort', this.onClientAbort)
   }
 }

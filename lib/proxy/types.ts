@@ -6,7 +6,7 @@ import type { DeploymentEntry, ModelEntry, RoutingTable } from '../routing/table
 import type { Operation } from '../providers/types.js'
 import type { FailureKind } from '../resilience/classify.js'
 import type { Pools } from './pools.js'
-import type { GatewayError } from '../errors.js'
+import type { Outcome } from '../pipeline/types.js'
 import type { UsageSource } from './usage.js'
 
 export interface AttemptRecord {
@@ -35,41 +35,20 @@ export interface AttemptRecord {
   retry?: number
 }
 
-export interface CompletionRecord {
-  requestId: string
-  operation: Operation
-  requestedModel: string
-  deployment?: DeploymentEntry
-  stream: boolean
-  status: number
-  attempts: number
-  /** Sanitized upstream usage, or the gateway's estimate (see usageSource). */
-  usage?: Usage
-  /** Where usage and costUsd come from; set whenever usage is. */
-  usageSource?: UsageSource
-  costUsd?: number
-  error?: string
-  meta?: Record<string, unknown>
-}
-
-export interface ProxyObserver {
-  onAttempt?(record: AttemptRecord): void
-  onComplete?(record: CompletionRecord): void
+/** Where the engine reports: every attempt, and the request's one outcome. */
+export interface JobReport {
+  attempt(record: AttemptRecord): void
+  /** Exactly once per job: when the answer is complete (a stream: however it ends) or the job failed. */
+  outcome(outcome: Outcome): void
 }
 
 export interface EngineOptions {
   pools: Pools
-  observer?: ProxyObserver
   /** USD cost of a usage on a deployment, when its price is known. */
   costOf?: (deployment: DeploymentEntry, usage: Usage) => number | undefined
   /** Counts attempts in flight per deployment (for least-busy routing and caps). */
   inflight?: { acquire(deploymentId: string): () => void }
-  /**
-   * Overrides whether a failed attempt may go on (retry, next candidate) or
-   * is answered at once. Default: lib/resilience/classify.ts.
-   */
-  shouldFallback?: (error: GatewayError, status: number) => boolean
-  /** Consulted right before every attempt (the circuit breaker); see useGate(). */
+  /** Consulted right before every attempt (the circuit breaker, deployment caps). */
   gate?: AttemptGate
   /** [0, 1) source for the backoff jitter; Math.random by default. */
   random?: () => number
@@ -106,9 +85,9 @@ export interface ProxyJob<B> {
   /** Ordered attempt list: first is tried first. */
   candidates: DeploymentEntry[]
   table: RoutingTable
-  /** Aborted when the client disconnects. */
-  signal: AbortSignal
-  meta?: Record<string, unknown>
+  /** Aborted when the client disconnects; absent when it cannot. */
+  signal?: AbortSignal
+  report: JobReport
   /**
    * Ranks the deployments of one of `model.fallbacks` / `contextWindowFallbacks`;
    * undefined when that model cannot be used. Without it there are no model fallbacks.

@@ -14,7 +14,8 @@ import {
   isOpenAIFamily,
 } from '../cost/tokens.js'
 
-export type UsageSource = 'upstream' | 'estimate'
+/** Where a request's token figures come from; 'none' when it has none (it failed before any answer). */
+export type UsageSource = 'upstream' | 'estimate' | 'none'
 
 /** Largest count stored: Postgres INTEGER is 32-bit. */
 export const MAX_TOKEN_COUNT = 2_147_483_647

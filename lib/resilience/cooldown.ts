@@ -55,6 +55,8 @@ export interface CooldownStore {
   /** An attempt's outcome. Never blocks routing; the promise is for tests and shutdown. */
   record(id: string, outcome: AttemptOutcome, opts?: RecordOptions): Promise<void>
   health(id: string, now?: number): DeploymentHealth
+  /** The breaker's settings in force (they follow routing reloads). */
+  settings(): CooldownSettings
   close(): Promise<void>
 }
 
@@ -67,7 +69,7 @@ export class MemoryCooldownStore implements CooldownStore {
   private readonly records = new Map<string, CircuitRecord>()
   private readonly owner = 'local'
 
-  constructor(private readonly settings: () => CooldownSettings = () => DEFAULT_COOLDOWN) {}
+  constructor(readonly settings: () => CooldownSettings = () => DEFAULT_COOLDOWN) {}
 
   unavailable(id: string, now = Date.now()): string | undefined {
     if (!this.settings().enabled) return undefined
@@ -187,7 +189,7 @@ export class RedisCooldownStore implements CooldownStore {
   /** No new background claim for a deployment before this time. */
   private readonly claimingUntil = new Map<string, number>()
   private readonly pending = new Set<Promise<unknown>>()
-  private readonly settings: () => CooldownSettings
+  readonly settings: () => CooldownSettings
   private readonly probeClaimMs: number
   private closed = false
   private readonly onMessage = (channel: string, message: string) => {

@@ -48,7 +48,8 @@ export interface RoutingPlan {
   /** Prompt tokens on the first ranked deployment, when the plan had to count them there. */
   promptTokens?: number
   /** Set when the strategy priced completions: the one figure every candidate was compared on. */
-  expectedCompletion?: ExpectedCompletion
+  expectedCompletion?: ExpectedCompletion  /** Set when deployments were left out for cooling down: epoch ms when the first reopens. */
+  coolingUntil?: number
 }
 
 /**

@@ -50,11 +50,8 @@ export default async function healthAdminRoutes(app: FastifyInstance) {
     },
   }, async () => {
     const table = app.modelRouting.table
-    const closed: DeploymentHealth = {
-      state: 'closed', failures: 0, consecutiveFailures: 0, openUntil: null, cooldownMs: 0, probeInFlight: false, lastError: null, lastFailureAt: null,
-    }
     const data = [...table.deployments.values()].map((d) => {
-      const h = app.deploymentHealth?.(d.id) ?? closed
+      const h = app.cooldown.health(d.id)
       return {
         id: d.id,
         model: d.model,

@@ -1,7 +1,6 @@
 import type { FastifyInstance } from 'fastify'
-import type { ChatCompletionRequest as ChatBody } from '../../lib/openai/types.js'
 import { ChatCompletionRequest, ChatCompletionResponse, errorResponses, security } from './schemas.js'
-import { prepareJob, sendProxyResponse } from './proxy-route.js'
+import { pipelineRequest, sendProxyResponse } from './proxy-route.js'
 
 export default async function chatRoutes(app: FastifyInstance) {
   app.post(
@@ -27,10 +26,7 @@ export default async function chatRoutes(app: FastifyInstance) {
       },
     },
     async (request, reply) => {
-      const stream = (request.body as ChatBody).stream === true
-      const job = prepareJob<ChatBody>(app, request, reply, stream)
-      await app.limits.admit(request, reply, job)
-      const result = await app.proxy.chat(job)
+      const result = await app.pipeline.run(pipelineRequest(request, reply, 'chat'))
       return sendProxyResponse(reply, request, result)
     },
   )

@@ -1,7 +1,6 @@
 import type { FastifyInstance } from 'fastify'
-import type { EmbeddingsRequest as EmbeddingsBody } from '../../lib/openai/types.js'
 import { EmbeddingsRequest, EmbeddingsResponse, errorResponses, security } from './schemas.js'
-import { prepareJob, sendProxyResponse } from './proxy-route.js'
+import { pipelineRequest, sendProxyResponse } from './proxy-route.js'
 
 export default async function embeddingsRoutes(app: FastifyInstance) {
   app.post(
@@ -16,9 +15,7 @@ export default async function embeddingsRoutes(app: FastifyInstance) {
       },
     },
     async (request, reply) => {
-      const job = prepareJob<EmbeddingsBody>(app, request, reply, false)
-      await app.limits.admit(request, reply, job)
-      const result = await app.proxy.embeddings(job)
+      const result = await app.pipeline.run(pipelineRequest(request, reply, 'embeddings'))
       return sendProxyResponse(reply, request, result)
     },
   )

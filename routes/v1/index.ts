@@ -2,7 +2,6 @@
 // error format apply under /v1 only.
 import type { FastifyInstance } from 'fastify'
 import { registerV1Hooks } from './hooks.js'
-import { registerV1Limits } from '../../plugins/limits.js'
 import chatRoutes from './chat.js'
 import embeddingsRoutes from './embeddings.js'
 import modelRoutes from './models.js'
@@ -10,8 +9,6 @@ import routingRoutes from './routing.js'
 
 export default async function v1(app: FastifyInstance) {
   registerV1Hooks(app)
-  // After the auth hook: limits are per gateway key.
-  await registerV1Limits(app)
   await app.register(chatRoutes)
   await app.register(embeddingsRoutes)
   await app.register(modelRoutes)

@@ -7,7 +7,8 @@ import { computeCost } from '../../lib/cost/compute.js'
 import { modelExpectedCompletion, RoutingPlanner } from '../../lib/routing/planner.js'
 import type { ChatCompletionRequest as ChatBody } from '../../lib/openai/types.js'
 import { ChatCompletionRequest, errorResponses, ModelName, security } from './schemas.js'
-import { keyMayUse, planRequestedModel } from './proxy-route.js'
+import { pipelineRequest } from './proxy-route.js'
+import { mayUse } from '../../lib/pipeline/stages/resolve.js'
 
 const Nullable = <T extends ReturnType<typeof Type.Number>>(t: T) => Type.Union([t, Type.Null()])
 
@@ -71,10 +72,11 @@ export default async function routingRoutes(app: FastifyInstance) {
       body: ChatCompletionRequest,
       response: { 200: Estimate, ...errorResponses },
     },
-  }, async (request) => {
+  }, async (request, reply) => {
     const body = request.body as ChatBody
-    // The same permission checks as chat: 404, 403, and 403 again after a rule.
-    const plan = planRequestedModel(app, request, body.model, body.stream === true)
+    // The pipeline's own resolve and plan stages: the same permission checks
+    // as chat (404, 403, and 403 again after a rule), nothing reserved or sent.
+    const plan = app.pipeline.preview(pipelineRequest(request, reply, 'estimate')).plan!
     const deployments = RoutingPlanner.deployments(plan)
     // One expected completion for every candidate, as the cost strategy prices them.
     const expected = plan.expectedCompletion ?? modelExpectedCompletion(plan.model, request.body as Record<string, unknown>, (id) => app.latency.tracker.get(id))
@@ -121,7 +123,7 @@ export default async function routingRoutes(app: FastifyInstance) {
     const snapshot = app.latency.tracker.snapshot({ model: request.query.model, windowMs, now: Date.now() }).filter((s) => {
       if (master) return true
       const model = table.deploymentModel(s.deploymentId)
-      return model !== undefined && keyMayUse(request, model)
+      return model !== undefined && mayUse(request.identity!, { name: model })
     })
     const pct = (p: { p50?: number; p95?: number; p99?: number }) => ({ p50: p.p50 ?? null, p95: p.p95 ?? null, p99: p.p99 ?? null })
     return {
@@ -137,7 +139,7 @@ export default async function routingRoutes(app: FastifyInstance) {
         ttftMs: pct(s.ttft),
         inFlight: app.latency.inflight.get(s.deploymentId),
         lastSampleAt: s.lastSampleAt ? new Date(s.lastSampleAt).toISOString() : null,
-        ...(app.deploymentHealth ? { health: app.deploymentHealth(s.deploymentId) } : {}),
+        health: app.cooldown.health(s.deploymentId),
       })),
     }
   })

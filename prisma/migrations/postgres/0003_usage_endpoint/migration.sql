@@ -1,0 +1,2 @@
+-- AlterTable
+ALTER TABLE "UsageRecord" ADD COLUMN     "endpoint" TEXT NOT NULL DEFAULT 'chat';
