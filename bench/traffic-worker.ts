@@ -10,7 +10,7 @@
 // soak: a fixed-rate mixed load (chat, streamed chat with and without
 //   stream_options, embeddings, client aborts mid-stream) from a seeded PRNG.
 import { Pool } from 'undici'
-import { seededRandom } from './mock-upstream.js'
+import { seededRandom } from '../test/mocks/openai.js'
 import { summarize, type Summary } from './open-loop.js'
 import { workerMain } from './worker-io.js'
 

@@ -1,6 +1,6 @@
 import { before, test } from 'tap'
 import { createSigner } from 'fast-jwt'
-import { startMockOpenAI } from '../../bench/mock-upstream.js'
+import { startMockOpenAI } from '../mocks/openai.js'
 import { auth, buildTestApp, tempPostgresUrl, tempSqliteUrl, testEnv } from '../helpers/app.js'
 import { warmWriterThread } from '../helpers/money.js'
 

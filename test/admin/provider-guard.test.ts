@@ -6,7 +6,7 @@
 // past all that anyway is unusable, and its connections are still guarded.
 import { before, test } from 'tap'
 import type { FastifyInstance, InjectOptions } from 'fastify'
-import { startMockOpenAI, type MockOpenAI } from '../../bench/mock-upstream.js'
+import { startMockOpenAI, type MockOpenAI } from '../mocks/openai.js'
 import { auth, buildTestApp, testEnv } from '../helpers/app.js'
 import { warmWriterThread } from '../helpers/money.js'
 

@@ -6,7 +6,7 @@
 import { test } from 'tap'
 import { createSigner } from 'fast-jwt'
 import { Agent, request } from 'undici'
-import { startMockOpenAI, type MockOpenAI } from '../../bench/mock-upstream.js'
+import { startMockOpenAI, type MockOpenAI } from '../mocks/openai.js'
 import { createDb } from '../../lib/storage/client.js'
 import { MASTER_KEY, tempSqliteUrl, testEnv } from '../helpers/app.js'
 import { startGatewayProcess, type GatewayProcess } from '../helpers/process.js'

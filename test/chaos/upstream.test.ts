@@ -4,7 +4,7 @@
 // gateway still serving the next request, and no socket or timer left behind.
 import { test } from 'tap'
 import type { FastifyInstance } from 'fastify'
-import { completionFor } from '../../bench/mock-upstream.js'
+import { completionFor } from '../mocks/openai.js'
 import { auth } from '../helpers/app.js'
 import { bounded } from '../helpers/resilience.js'
 import { sseData } from '../helpers/sse.js'

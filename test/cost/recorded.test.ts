@@ -1,6 +1,6 @@
 // Cost as recorded and reported, end to end through the gateway.
 import { before, test } from 'tap'
-import { mockUsage, startMockOpenAI } from '../../bench/mock-upstream.js'
+import { mockUsage, startMockOpenAI } from '../mocks/openai.js'
 import { auth, buildTestApp, openaiConfig } from '../helpers/app.js'
 import { sseData } from '../helpers/sse.js'
 import { warmWriterThread } from '../helpers/money.js'

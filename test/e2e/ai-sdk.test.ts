@@ -4,10 +4,10 @@
 import t from 'tap'
 import { generateText, jsonSchema, streamText, tool } from 'ai'
 import { createOpenAICompatible } from '@ai-sdk/openai-compatible'
-import { mockUsage, startMockOpenAI } from '../../bench/mock-upstream.js'
+import { mockUsage, startMockOpenAI } from '../mocks/openai.js'
 import { listenTestApp, MASTER_KEY } from '../helpers/app.js'
-import { defaultMessage, startMockAnthropic } from '../helpers/mock-anthropic.js'
-import { defaultAnswer, startMockGemini } from '../helpers/mock-gemini.js'
+import { defaultMessage, startMockAnthropic } from '../mocks/anthropic.js'
+import { defaultAnswer, startMockGemini } from '../mocks/gemini.js'
 
 const STREAM_CHUNKS = 4
 

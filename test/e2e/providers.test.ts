@@ -4,10 +4,10 @@
 // upstream's own wire format is checked on the mock side.
 import t from 'tap'
 import OpenAI from 'openai'
-import { mockUsage, startMockOpenAI, type MockOpenAI } from '../../bench/mock-upstream.js'
+import { mockUsage, startMockOpenAI, type MockOpenAI } from '../mocks/openai.js'
 import { listenTestApp, MASTER_KEY, auth } from '../helpers/app.js'
-import { defaultMessage, startMockAnthropic, type MockAnthropic } from '../helpers/mock-anthropic.js'
-import { defaultAnswer, mockEmbedding, startMockGemini, type MockGemini } from '../helpers/mock-gemini.js'
+import { defaultMessage, startMockAnthropic, type MockAnthropic } from '../mocks/anthropic.js'
+import { defaultAnswer, mockEmbedding, startMockGemini, type MockGemini } from '../mocks/gemini.js'
 import { sseData } from '../helpers/sse.js'
 
 type Kind = 'openai' | 'azure' | 'anthropic' | 'gemini'

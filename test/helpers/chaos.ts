@@ -5,7 +5,7 @@ import type { AddressInfo, Socket } from 'node:net'
 import { setTimeout as delay } from 'node:timers/promises'
 import type { FastifyInstance } from 'fastify'
 import { buildApp } from '../../app.js'
-import { completionFor } from '../../bench/mock-upstream.js'
+import { completionFor } from '../mocks/openai.js'
 import { tempSqliteUrl, testEnv } from './app.js'
 
 interface Tap {

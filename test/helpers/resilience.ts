@@ -1,7 +1,7 @@
 // Shared by the end-to-end resilience tests: two mock upstreams (providers
 // "a" and "b"), fast retries, and small bounded polling helpers.
 import { setTimeout as delay } from 'node:timers/promises'
-import { startMockOpenAI, type MockOpenAI } from '../../bench/mock-upstream.js'
+import { startMockOpenAI, type MockOpenAI } from '../mocks/openai.js'
 import { auth } from './app.js'
 
 interface Tap {

@@ -1,6 +1,6 @@
 import { before, test } from 'tap'
 import { randomUUID } from 'node:crypto'
-import { startMockOpenAI, type MockOpenAI } from '../../bench/mock-upstream.js'
+import { startMockOpenAI, type MockOpenAI } from '../mocks/openai.js'
 import { buildTestApp, tempSqliteUrl } from '../helpers/app.js'
 import { burst, chat, createKey, mockGateway, recordedSpend, settled, upstreamGateway } from '../helpers/limits.js'
 import { dayPeriod } from '../../lib/limits/periods.js'

@@ -2,7 +2,7 @@
 // atomic across instances. Runs when TEST_DATABASE_URL is set.
 import { before, test } from 'tap'
 import { randomUUID } from 'node:crypto'
-import { startMockOpenAI } from '../../bench/mock-upstream.js'
+import { startMockOpenAI } from '../mocks/openai.js'
 import { buildTestApp, tempPostgresUrl } from '../helpers/app.js'
 import { burst, chat, createKey, recordedSpend, settled, upstreamGateway } from '../helpers/limits.js'
 import { PostgresBudgetStore } from '../../lib/limits/budget-postgres.js'

@@ -3,7 +3,7 @@
 import { before, test } from 'tap'
 import { Redis } from 'ioredis'
 import { randomUUID } from 'node:crypto'
-import { startMockOpenAI } from '../../bench/mock-upstream.js'
+import { startMockOpenAI } from '../mocks/openai.js'
 import { auth, buildTestApp, tempSqliteUrl } from '../helpers/app.js'
 import { burst, chat, createKey, freshMinute, mockGateway, recordedSpend, redisKeyCount, redisPrefix, settled, upstreamGateway } from '../helpers/limits.js'
 import { RedisBudgetStore } from '../../lib/limits/budget-redis.js'

@@ -10,7 +10,7 @@ import { anthropicResponse, finishReason } from '../../lib/providers/anthropic/r
 import { AnthropicStreamTranslator } from '../../lib/providers/anthropic/stream.js'
 import { UpstreamError, type ErrorInfo, type ProviderSettings, type TranslateContext } from '../../lib/providers/types.js'
 import { SseParser, type SseEvent } from '../../lib/sse.js'
-import { startMockAnthropic } from '../helpers/mock-anthropic.js'
+import { startMockAnthropic } from '../mocks/anthropic.js'
 
 const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'anthropic')
 const ctx: TranslateContext = { upstreamModel: 'claude-sonnet-4-5', requestId: 'req_test', created: 1736000000 }

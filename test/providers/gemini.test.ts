@@ -6,7 +6,7 @@ import { gemini } from '../../lib/providers/gemini/index.js'
 import { toGeminiRequest } from '../../lib/providers/gemini/request.js'
 import { GeminiStreamTranslator } from '../../lib/providers/gemini/stream.js'
 import { UpstreamError, type ProviderSettings, type TranslateContext } from '../../lib/providers/types.js'
-import { mockEmbedding, startMockGemini } from '../helpers/mock-gemini.js'
+import { mockEmbedding, startMockGemini } from '../mocks/gemini.js'
 
 const fixture = (name: string): any => JSON.parse(readFileSync(new URL(`../fixtures/gemini/${name}`, import.meta.url), 'utf8'))
 

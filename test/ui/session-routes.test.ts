@@ -2,7 +2,7 @@
 // sign-in with a one-time link, the session cookie on /admin, CSRF, roles,
 // sign-out, and the statistics routes the pages read.
 import { test } from 'tap'
-import { startMockOpenAI } from '../../bench/mock-upstream.js'
+import { startMockOpenAI } from '../mocks/openai.js'
 import { createLoginToken, createSession, jwtCodec, SESSION_COOKIE } from '../../lib/ui/session.js'
 import { CSRF_COOKIE } from '../../plugins/ui.js'
 import { auth, buildTestApp, openaiConfig } from '../helpers/app.js'

@@ -4,7 +4,7 @@ import { test } from 'tap'
 import { execFile } from 'node:child_process'
 import { existsSync, statSync } from 'node:fs'
 import { promisify } from 'node:util'
-import { startMockOpenAI } from '../../bench/mock-upstream.js'
+import { startMockOpenAI } from '../mocks/openai.js'
 import { listenTestApp, openaiConfig, testEnv } from '../helpers/app.js'
 
 const run = promisify(execFile)

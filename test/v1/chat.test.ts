@@ -1,6 +1,6 @@
 import { before, test } from 'tap'
 import { request } from 'undici'
-import { mockUsage, startMockOpenAI } from '../../bench/mock-upstream.js'
+import { mockUsage, startMockOpenAI } from '../mocks/openai.js'
 import { auth, buildTestApp, listenTestApp, MASTER_KEY, openaiConfig } from '../helpers/app.js'
 import { sseData } from '../helpers/sse.js'
 import { warmWriterThread } from '../helpers/money.js'

@@ -1,7 +1,7 @@
 // `model` is validated on every route that takes one, and the names the
 // gateway echoes into response headers can never make the header write throw.
 import { before, test } from 'tap'
-import { startMockOpenAI } from '../../bench/mock-upstream.js'
+import { startMockOpenAI } from '../mocks/openai.js'
 import { auth, buildTestApp } from '../helpers/app.js'
 import { headerValue } from '../../routes/v1/proxy-route.js'
 import { warmWriterThread } from '../helpers/money.js'

@@ -1,7 +1,7 @@
 // The official openai package, unmodified, against the running gateway.
 import { before, test } from 'tap'
 import OpenAI from 'openai'
-import { mockUsage, startMockOpenAI } from '../../bench/mock-upstream.js'
+import { mockUsage, startMockOpenAI } from '../mocks/openai.js'
 import { listenTestApp, MASTER_KEY, openaiConfig } from '../helpers/app.js'
 import { warmWriterThread } from '../helpers/money.js'
 

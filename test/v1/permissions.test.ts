@@ -3,7 +3,7 @@
 // key only the deployments of models it may use.
 import { before, test } from 'tap'
 import type { FastifyInstance } from 'fastify'
-import { startMockOpenAI } from '../../bench/mock-upstream.js'
+import { startMockOpenAI } from '../mocks/openai.js'
 import { auth, buildTestApp } from '../helpers/app.js'
 import { adminHeaders, createKey } from '../helpers/limits.js'
 import { warmWriterThread } from '../helpers/money.js'
