@@ -19,6 +19,7 @@ import usagePlugin from './plugins/usage.js'
 import changesPlugin from './plugins/changes.js'
 import cooldownPlugin from './plugins/cooldown.js'
 import pipelinePlugin from './plugins/pipeline.js'
+import type { PipelineObserver } from './lib/pipeline/types.js'
 import clusterPlugin from './plugins/cluster.js'
 import limitsPlugin from './plugins/limits.js'
 import budgetsPlugin from './plugins/budgets.js'
@@ -34,6 +35,8 @@ export interface BuildOptions extends ConfigPluginOptions {
   logger?: FastifyServerOptions['logger']
   /** Where the default logger writes (tests read it); stdout otherwise. */
   logStream?: NodeJS.WritableStream
+  /** Pipeline observers of the application's own, run after the built-in ones. */
+  observers?: PipelineObserver[]
 }
 
 const REDACT = [
@@ -99,7 +102,7 @@ export async function buildApp(opts: BuildOptions = {}): Promise<FastifyInstance
   await app.register(trafficPlugin)
   await app.register(strategyPlugin)
   // The request pipeline, assembled from the above (lib/pipeline/pipeline.ts).
-  await app.register(pipelinePlugin)
+  await app.register(pipelinePlugin, { observers: opts.observers })
   // Runtime changes, other instances, load shedding, the dashboard.
   await app.register(changesPlugin)
   await app.register(clusterPlugin)

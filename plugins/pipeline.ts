@@ -4,6 +4,7 @@
 // Also the upstream connection pools and the proxy engine, closed with the app.
 import fp from 'fastify-plugin'
 import { Pipeline } from '../lib/pipeline/pipeline.js'
+import type { PipelineObserver } from '../lib/pipeline/types.js'
 import { createEstimate, createResolveStage, mayUse } from '../lib/pipeline/stages/resolve.js'
 import { createRateLimitStage } from '../lib/pipeline/stages/rate-limit.js'
 import { createTokenLimitStage } from '../lib/pipeline/stages/token-limit.js'
@@ -27,8 +28,13 @@ declare module 'fastify' {
   }
 }
 
-export default fp(
-  async (app) => {
+export interface PipelinePluginOptions {
+  /** Observers of the application's own, after the built-in ones. */
+  observers?: PipelineObserver[]
+}
+
+export default fp<PipelinePluginOptions>(
+  async (app, opts) => {
     const table = () => app.modelRouting.table
     // Admin-written providers may reach public addresses plus what ADMIN_UPSTREAM_ALLOW lists.
     const pools = new Pools(undefined, { policy: upstreamPolicy(app.config.env.ADMIN_UPSTREAM_ALLOW) })
@@ -68,6 +74,7 @@ export default fp(
         createCapsObserver(app.limits.caps, app.limits.track),
         createUsageObserver(app.usage.push),
         createTrafficObserver(app.traffic),
+        ...(opts.observers ?? []),
       ],
       onError: (err, where) => app.log.error({ err }, `pipeline: ${where} failed`),
     })

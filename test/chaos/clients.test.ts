@@ -230,7 +230,7 @@ test('a client that vanishes mid-stream: the record says 499 client_closed, neve
   let rows: Awaited<ReturnType<typeof records>> = []
   await until('the outcome is recorded', async () => (rows = await records(app)).length === 1, 5_000)
   t.match(rows[0], { status: 499, error: 'client_closed', stream: true, deploymentId: 'dep', model: 'm' })
-  t.match(app.deploymentHealth!('dep'), { failures: 0, consecutiveFailures: 0 }, 'a client leaving is not the deployment\'s fault')
+  t.match(app.cooldown.health('dep'), { failures: 0, consecutiveFailures: 0 }, 'a client leaving is not the deployment\'s fault')
 })
 
 test('no unhandled rejection or uncaught exception during the file', async (t) => {

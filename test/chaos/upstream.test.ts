@@ -133,7 +133,7 @@ test('slower than totalMs: 504 for a dribbled body, an SSE timeout event for a s
 
   const rows = await records(app)
   t.same(rows.map((r) => [r.status, r.error, r.stream, r.attempts]), [[504, 'upstream_timeout', false, 1], [504, 'upstream_timeout', true, 1]], 'both timeouts recorded')
-  t.match(app.deploymentHealth!('dep'), { failures: 2, lastError: 'upstream_timeout' }, 'and counted against the deployment')
+  t.match(app.cooldown.health('dep'), { failures: 2, lastError: 'upstream_timeout' }, 'and counted against the deployment')
   await stillServes(t, app, up)
   await noLeaks(t, baseline, [close, up.close])
 })
@@ -165,7 +165,7 @@ test('a 200 whose body is not JSON: retried, then 502 bad_upstream_response, rec
   const rows = await records(app)
   t.equal(rows.length, 1, 'one record for the request')
   t.match(rows[0], { model: 'm', status: 502, error: 'bad_upstream_response', attempts: 3, stream: false, promptTokens: 0, costUsd: 0 })
-  t.match(app.deploymentHealth!('dep'), { consecutiveFailures: 3, lastError: 'bad_upstream_response' }, 'each garbage answer is a deployment fault')
+  t.match(app.cooldown.health('dep'), { consecutiveFailures: 3, lastError: 'bad_upstream_response' }, 'each garbage answer is a deployment fault')
   await stillServes(t, app, up)
   await noLeaks(t, baseline, [close, up.close])
 })
@@ -239,7 +239,7 @@ test('the connection closes before the headers: retried, then 502 upstream_unrea
 
   const rows = await records(app)
   t.same(rows.map((r) => [r.status, r.error, r.attempts]), [[502, 'upstream_unreachable', 3], [502, 'upstream_unreachable', 3]])
-  t.match(app.deploymentHealth!('dep'), { state: 'closed', consecutiveFailures: 6, lastError: 'upstream_unreachable' }, 'every reset counted against the deployment')
+  t.match(app.cooldown.health('dep'), { state: 'closed', consecutiveFailures: 6, lastError: 'upstream_unreachable' }, 'every reset counted against the deployment')
   await stillServes(t, app, up)
   await noLeaks(t, baseline, [close, up.close])
 })

@@ -7,6 +7,7 @@ import { join } from 'node:path'
 import { randomBytes } from 'node:crypto'
 import type { FastifyInstance } from 'fastify'
 import { buildApp } from '../../app.js'
+import type { PipelineObserver } from '../../lib/pipeline/types.js'
 import { createDb } from '../../lib/storage/client.js'
 import { MASTER_KEY, testEnv } from './env.js'
 import { sqliteTemplate } from './sqlite-template.js'
@@ -25,6 +26,8 @@ export interface TestAppOptions {
   env?: Record<string, string | undefined>
   /** Reuse a database URL (restart tests); default a new SQLite file. */
   databaseUrl?: string
+  /** Extra pipeline observers (see BuildOptions.observers). */
+  observers?: PipelineObserver[]
 }
 
 /** A SQLite file of its own, removed in teardown: a copy of the template, migrated and with the catalog stored. */
@@ -61,7 +64,7 @@ export function tempPostgresUrl(t: Tap): string | undefined {
 
 export async function buildTestApp(t: Tap, opts: TestAppOptions): Promise<FastifyInstance> {
   const url = opts.databaseUrl ?? tempSqliteUrl(t)
-  const app = await buildApp({ gateway: opts.gateway, env: testEnv(url, opts.env), logger: false })
+  const app = await buildApp({ gateway: opts.gateway, env: testEnv(url, opts.env), logger: false, observers: opts.observers })
   t.teardown(() => app.close())
   return app
 }

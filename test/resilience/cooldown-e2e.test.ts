@@ -16,7 +16,7 @@ test('a deployment that always fails: every request served, its circuit opens, t
   }
   t.equal(a.requests.length, 3, 'a got the first request and its retries, then nothing')
   t.equal(b.requests.length, 6)
-  const health = app.deploymentHealth!('m:a:up-a')
+  const health = app.cooldown.health('m:a:up-a')
   t.equal(health.state, 'open')
   t.equal(health.cooldownMs, 60_000)
   t.ok(health.openUntil! > Date.now())
@@ -44,22 +44,22 @@ test('after the cool-down one probe goes through: failure re-opens for twice as 
   a.behaviour(() => serverError)
   await app.inject({ method: 'POST', url: '/v1/chat/completions', headers: json, payload: chat('m') })
   // Not asserting 'open' vs 'half_open': on a slow machine the cool-down may already be over.
-  t.match(app.deploymentHealth!(id), { cooldownMs: 1_000, openUntil: Number })
+  t.match(app.cooldown.health(id), { cooldownMs: 1_000, openUntil: Number })
   t.equal(a.requests.length, 3)
 
-  await until('half-open', () => app.deploymentHealth!(id).state === 'half_open')
+  await until('half-open', () => app.cooldown.health(id).state === 'half_open')
   const probeFails = await app.inject({ method: 'POST', url: '/v1/chat/completions', headers: json, payload: chat('m') })
   t.equal(probeFails.statusCode, 200, 'served by b')
   t.equal(probeFails.headers['x-switchyard-deployment'], 'm:b:up-b')
   t.equal(a.requests.length, 4, 'exactly one probe request, not retried')
-  t.match(app.deploymentHealth!(id), { cooldownMs: 2_000, openUntil: Number }, 'cool-down doubled')
+  t.match(app.cooldown.health(id), { cooldownMs: 2_000, openUntil: Number }, 'cool-down doubled')
 
   a.behaviour(undefined)
-  await until('half-open again', () => app.deploymentHealth!(id).state === 'half_open')
+  await until('half-open again', () => app.cooldown.health(id).state === 'half_open')
   const probeOk = await app.inject({ method: 'POST', url: '/v1/chat/completions', headers: json, payload: chat('m') })
   t.equal(probeOk.headers['x-switchyard-deployment'], id, 'the probe answered')
   t.equal(a.requests.length, 5)
-  t.match(app.deploymentHealth!(id), { state: 'closed', cooldownMs: 0, openUntil: null })
+  t.match(app.cooldown.health(id), { state: 'closed', cooldownMs: 0, openUntil: null })
   const after = await app.inject({ method: 'POST', url: '/v1/chat/completions', headers: json, payload: chat('m') })
   t.equal(after.headers['x-switchyard-deployment'], id, 'back in rotation')
 })
@@ -96,5 +96,5 @@ test('client errors never open a circuit', async (t) => {
     t.equal(res.statusCode, 422)
   }
   t.equal(a.requests.length, 4, 'a keeps getting the traffic')
-  t.match(app.deploymentHealth!('m:a:up-a'), { state: 'closed', failures: 0 })
+  t.match(app.cooldown.health('m:a:up-a'), { state: 'closed', failures: 0 })
 })

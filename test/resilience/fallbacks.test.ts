@@ -32,7 +32,7 @@ test('a fallback model answers when every deployment of the requested one fails'
   t.equal(b.requests[0]!.body!.model, 'up-b', 'the fallback deployment got its own upstream model')
 
   // While primary's only deployment cools down, backup is used straight away.
-  t.equal(app.deploymentHealth!('primary:a:up-a').state, 'open')
+  t.equal(app.cooldown.health('primary:a:up-a').state, 'open')
   const next = await app.inject({ method: 'POST', url: '/v1/chat/completions', headers: json, payload: chat('primary') })
   t.equal(next.statusCode, 200)
   t.equal(next.headers['x-switchyard-fallback-model'], 'backup')
@@ -74,7 +74,7 @@ test('context window exceeded: a contextWindowFallbacks model answers', async (t
   t.equal(res.headers['x-switchyard-attempts'], '2')
   t.equal(a.requests.length, 1, 'no retry, and the same-sized second deployment is not tried')
   t.equal(b.requests.length, 1)
-  t.match(app.deploymentHealth!('small:a:up-a'), { failures: 0, consecutiveFailures: 0 }, 'not the deployment’s fault')
+  t.match(app.cooldown.health('small:a:up-a'), { failures: 0, consecutiveFailures: 0 }, 'not the deployment’s fault')
 })
 
 test('context window exceeded without contextWindowFallbacks: answered as is, ordinary fallbacks unused', async (t) => {

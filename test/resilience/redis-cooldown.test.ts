@@ -153,9 +153,9 @@ test('redis cooldown store', { skip: url ? false : 'TEST_REDIS_URL is not set: t
     t.equal(first.statusCode, 200)
     t.equal(first.headers['x-switchyard-deployment'], 'm:b:up-b')
     t.equal(a.requests.length, 3)
-    t.equal(one.deploymentHealth!('m:a:up-a').state, 'open')
+    t.equal(one.cooldown.health('m:a:up-a').state, 'open')
 
-    await until('the second gateway learns of it', () => two.deploymentHealth!('m:a:up-a').state === 'open')
+    await until('the second gateway learns of it', () => two.cooldown.health('m:a:up-a').state === 'open')
     const second = await two.inject({ method: 'POST', url: '/v1/chat/completions', headers: json, payload: chat('m') })
     t.equal(second.statusCode, 200)
     t.equal(second.headers['x-switchyard-deployment'], 'm:b:up-b')

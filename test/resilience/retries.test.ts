@@ -1,7 +1,8 @@
 // Retries of one deployment, end to end: real mock upstreams over HTTP.
 import { test } from 'tap'
 import { request } from 'undici'
-import type { AttemptRecord, CompletionRecord } from '../../lib/proxy/engine.js'
+import type { AttemptRecord } from '../../lib/proxy/engine.js'
+import type { Outcome, PipelineObserver } from '../../lib/pipeline/types.js'
 import { buildTestApp, listenTestApp } from '../helpers/app.js'
 import { bounded, chat, duo, json, resilienceConfig, serverError, solo, twoMocks, until } from '../helpers/resilience.js'
 
@@ -16,7 +17,7 @@ test('500 then 200: retried on the same deployment, attempts counted', async (t)
   t.equal(res.headers['x-switchyard-fallback-model'], undefined, 'no fallback model involved')
   t.equal(res.json().choices[0].message.content, 'echo: hello')
   t.equal(a.requests.length, 2, 'the upstream saw the request twice')
-  t.match(app.deploymentHealth!('m:a:up-a'), { state: 'closed', failures: 1, consecutiveFailures: 0 }, 'the failure counted, the success reset the streak')
+  t.match(app.cooldown.health('m:a:up-a'), { state: 'closed', failures: 1, consecutiveFailures: 0 }, 'the failure counted, the success reset the streak')
 })
 
 test('retries are bounded: attempts + 1 tries, then the error with the attempt count', async (t) => {
@@ -71,7 +72,7 @@ test('400: no retry and no fallback', async (t) => {
   t.equal(res.headers['x-switchyard-attempts'], '1')
   t.equal(a.requests.length, 1, 'one upstream request')
   t.equal(b.requests.length, 0, 'neither the other deployment nor the fallback model was tried')
-  t.match(app.deploymentHealth!('m:a:up-a'), { failures: 0, consecutiveFailures: 0 }, 'a client error does not count against the deployment')
+  t.match(app.cooldown.health('m:a:up-a'), { failures: 0, consecutiveFailures: 0 }, 'a client error does not count against the deployment')
 })
 
 test('no first byte before the deadline: the timeout counts, the next deployment answers', async (t) => {
@@ -85,17 +86,17 @@ test('no first byte before the deadline: the timeout counts, the next deployment
   t.equal(res.headers['x-switchyard-deployment'], 'm:b:up-b')
   t.equal(res.headers['x-switchyard-attempts'], '2')
   t.equal(a.requests.length, 1)
-  t.match(app.deploymentHealth!('m:a:up-a'), { state: 'closed', failures: 1, consecutiveFailures: 1, lastError: 'upstream_timeout' })
-  t.match(app.deploymentHealth!('m:b:up-b'), { failures: 0 })
+  t.match(app.cooldown.health('m:a:up-a'), { state: 'closed', failures: 1, consecutiveFailures: 1, lastError: 'upstream_timeout' })
+  t.match(app.cooldown.health('m:b:up-b'), { failures: 0 })
 })
 
 test('a client that disconnects during a backoff wait stops the retries at once', async (t) => {
   const { a, b } = await twoMocks(t)
-  const { app, url } = await listenTestApp(t, { gateway: resilienceConfig(a, b, [duo('m')]) })
   const attempts: AttemptRecord[] = []
-  let completed!: (r: CompletionRecord) => void
-  const completion = new Promise<CompletionRecord>((resolve) => (completed = resolve))
-  app.proxyObservers.push({ onAttempt: (r) => attempts.push(r), onComplete: (r) => completed(r) })
+  let completed!: (r: Outcome) => void
+  const completion = new Promise<Outcome>((resolve) => (completed = resolve))
+  const watch: PipelineObserver = { name: 'test', onAttempt: (_c, r) => attempts.push(r), onOutcome: (_c, o) => completed(o) }
+  const { url } = await listenTestApp(t, { gateway: resilienceConfig(a, b, [duo('m')]), observers: [watch] })
 
   // 5 s is within the retry-after cap: the gateway waits, then would retry a.
   a.script({ status: 429, body: { error: { message: 'slow down', type: 'rate_limit_error' } }, headers: { 'retry-after': '5' } })

@@ -49,5 +49,5 @@ test('a stream that fails after sending chunks ends with an SSE error event and 
   t.ok(text(events).startsWith('echo:'), 'the chunks before the cut were delivered')
   t.equal(a.requests.length, 1, 'not retried')
   t.equal(b.requests.length, 0, 'not replayed elsewhere')
-  t.match(app.deploymentHealth!('m:a:up-a'), { failures: 1, consecutiveFailures: 1 }, 'the failure is recorded against the deployment')
+  t.match(app.cooldown.health('m:a:up-a'), { failures: 1, consecutiveFailures: 1 }, 'the failure is recorded against the deployment')
 })
