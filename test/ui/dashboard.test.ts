@@ -1,8 +1,11 @@
 // The dashboard in a real headless Chromium (Debian's `chromium`, driven by
 // playwright-core), against a gateway listening on loopback with a mock
-// OpenAI upstream. Saves a screenshot of every page into docs/screenshots/.
+// OpenAI upstream. Saves a screenshot of every page into .artifacts/screenshots/
+// (gitignored), so a test run leaves the tree clean. To refresh the ones the
+// README shows, in docs/screenshots/:
+//   UPDATE_SCREENSHOTS=1 npx tap test/ui/dashboard.test.ts
 import t from 'tap'
-import { existsSync, mkdirSync, readFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { startMockOpenAI } from '../mocks/openai.js'
@@ -13,7 +16,7 @@ import { createLoginToken, jwtCodec, signInLink } from '../../lib/ui/session.js'
 import { listenTestApp, MASTER_KEY, testEnv } from '../helpers/app.js'
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
-const SHOTS = fileURLToPath(new URL('../../docs/screenshots/', import.meta.url))
+const SHOTS = fileURLToPath(new URL(process.env.UPDATE_SCREENSHOTS === '1' ? '../../docs/screenshots/' : '../../.artifacts/screenshots/', import.meta.url))
 const FAST = 'duo:fast:fast-model'
 const CHEAP = 'duo:cheap:cheap-model'
 
@@ -60,6 +63,8 @@ if (!existsSync(CHROMIUM)) {
     args: ['--no-sandbox', '--headless', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
   })
   t.teardown(() => browser.close())
+  // A fresh folder, so `screenshot of <page>` below cannot pass on a file from an earlier run.
+  if (process.env.UPDATE_SCREENSHOTS !== '1') rmSync(SHOTS, { recursive: true, force: true })
   mkdirSync(SHOTS, { recursive: true })
 
   let sent = 0
