@@ -21,6 +21,7 @@ import cooldownPlugin from './plugins/cooldown.js'
 import pipelinePlugin from './plugins/pipeline.js'
 import type { PipelineObserver } from './lib/pipeline/types.js'
 import clusterPlugin from './plugins/cluster.js'
+import configServicePlugin from './plugins/config-service.js'
 import limitsPlugin from './plugins/limits.js'
 import budgetsPlugin from './plugins/budgets.js'
 import sheddingPlugin from './plugins/shedding.js'
@@ -106,6 +107,7 @@ export async function buildApp(opts: BuildOptions = {}): Promise<FastifyInstance
   // Runtime changes, other instances, load shedding, the dashboard.
   await app.register(changesPlugin)
   await app.register(clusterPlugin)
+  await app.register(configServicePlugin)
   await app.register(sheddingPlugin)
   await app.register(uiPlugin)
 

@@ -28,7 +28,8 @@ export class GatewayError extends Error {
 
 type Make<A extends unknown[]> = (...args: A) => GatewayError
 
-function define<A extends unknown[]>(
+/** An error factory; lib/admin/errors.ts and lib/ui/errors.ts define theirs with it too. */
+export function define<A extends unknown[]>(
   status: number,
   type: string,
   code: string | null,

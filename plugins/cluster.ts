@@ -1,7 +1,9 @@
 // Several instances, one configuration: a change made through one instance's
-// admin API is announced to the others, which reload it at once. Redis
-// pub/sub when REDIS_URL is set, else Postgres LISTEN/NOTIFY when the
-// database is Postgres; alone (SQLite, no Redis) there is nobody to tell.
+// admin API is announced to the others (app.cluster.broadcast, called by the
+// config service after the commit), which reload it at once. Redis pub/sub
+// when REDIS_URL is set, else Postgres LISTEN/NOTIFY when the database is
+// Postgres; alone (SQLite, no Redis) there is nobody to tell and broadcast
+// does nothing.
 //
 // LISTEN needs a connection of its own held open, which Prisma does not
 // offer; this plugin is the one place that talks to Postgres through `pg`
@@ -15,32 +17,27 @@
 import fp from 'fastify-plugin'
 import { randomUUID } from 'node:crypto'
 import pg from 'pg'
-import { CHANGE_KINDS, type ChangeKind } from './changes.js'
+import { CHANGE_KINDS, changeMessage, parseChange, type ChangeKind } from '../lib/admin/changes.js'
 import { createRedis } from './redis.js'
 
 export const CHANGE_CHANNEL = 'switchyard_changes'
 
 declare module 'fastify' {
   interface FastifyInstance {
-    instanceId: string
-  }
-}
-
-export function parseChange(text: string, self: string): ChangeKind[] | undefined {
-  try {
-    const msg = JSON.parse(text) as { from?: string; kinds?: unknown }
-    if (msg.from === self || !Array.isArray(msg.kinds)) return undefined
-    const kinds = msg.kinds.filter((k): k is ChangeKind => (CHANGE_KINDS as readonly string[]).includes(k as string))
-    return kinds.length ? kinds : undefined
-  } catch {
-    return undefined
+    cluster: {
+      /** This process, as named in its notifications (its own are ignored). */
+      instanceId: string
+      /** How changes travel between instances; 'none' when alone. */
+      transport: 'redis' | 'postgres' | 'none'
+      /** Tells the other instances to reload these kinds. */
+      broadcast(kinds: readonly ChangeKind[]): Promise<void>
+    }
   }
 }
 
 export default fp(
   async (app) => {
     const instanceId = randomUUID()
-    app.decorate('instanceId', instanceId)
     const onMessage = (text: string) => {
       const kinds = parseChange(text, instanceId)
       if (!kinds) return
@@ -86,9 +83,13 @@ export default fp(
       })
       startKeyReloads()
       const publisher = app.redis
-      app.changes.broadcast = async (kinds) => {
-        await publisher.publish(channel, JSON.stringify({ from: instanceId, kinds }))
-      }
+      app.decorate('cluster', {
+        instanceId,
+        transport: 'redis' as const,
+        async broadcast(kinds: readonly ChangeKind[]) {
+          await publisher.publish(channel, changeMessage(instanceId, kinds))
+        },
+      })
       app.addHook('onClose', async () => {
         await subscriber.quit().catch(() => subscriber.disconnect())
       })
@@ -118,16 +119,23 @@ export default fp(
       }
       await listen()
       startKeyReloads()
-      app.changes.broadcast = async (kinds) => {
-        await app.db.$executeRaw`SELECT pg_notify(${CHANGE_CHANNEL}, ${JSON.stringify({ from: instanceId, kinds })})`
-      }
+      app.decorate('cluster', {
+        instanceId,
+        transport: 'postgres' as const,
+        async broadcast(kinds: readonly ChangeKind[]) {
+          await app.db.$executeRaw`SELECT pg_notify(${CHANGE_CHANNEL}, ${changeMessage(instanceId, kinds)})`
+        },
+      })
       app.addHook('onClose', async () => {
         closing = true
         clearTimeout(retry)
         await client?.end().catch(() => undefined)
       })
       app.log.info('cluster: changes shared through Postgres LISTEN/NOTIFY')
+      return
     }
+
+    app.decorate('cluster', { instanceId, transport: 'none' as const, broadcast: async () => undefined })
   },
-  { name: 'cluster', dependencies: ['changes', 'prisma', 'redis'] },
+  { name: 'cluster', dependencies: ['config', 'changes', 'prisma', 'redis', 'auth'] },
 )

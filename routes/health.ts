@@ -1,5 +1,5 @@
-import type { FastifyInstance } from 'fastify'
 import { Type } from '@sinclair/typebox'
+import type { FastifyPluginAsyncTypebox } from './type-provider.js'
 
 const Health = Type.Object({ status: Type.String() })
 const Ready = Type.Object({
@@ -7,7 +7,7 @@ const Ready = Type.Object({
   checks: Type.Object({ database: Type.String(), config: Type.String() }),
 })
 
-export default async function healthRoutes(app: FastifyInstance) {
+const healthRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/health',
     { schema: { tags: ['Health'], summary: 'Liveness: the process is up', response: { 200: Health } } },
@@ -35,3 +35,5 @@ export default async function healthRoutes(app: FastifyInstance) {
     },
   )
 }
+
+export default healthRoutes

@@ -3,7 +3,7 @@
 // reference checks against the whole stored configuration, and secret
 // redaction.
 //
-//   - Bodies are validated with the YAML schemas (schemaProblems), so the
+//   - Bodies are validated with the YAML schemas (lib/config's schemaProblems), so the
 //     admin API and the YAML file accept exactly the same shapes and report
 //     problems the same way: "deployments[0].provider: unknown provider ...".
 //   - Reference checks run lib/config's referenceProblems on the stored
@@ -20,8 +20,9 @@
 //     interpolates the server's environment into other fields, so it cannot be
 //     used to read environment variables back.
 import { Value } from '@sinclair/typebox/value'
-import type { TSchema } from '@sinclair/typebox'
-import { formatPath, referenceProblems, type GatewayConfig, type ProviderConfig } from '../config/gateway-config.js'
+import type { Static, TSchema } from '@sinclair/typebox'
+import { referenceProblems, schemaProblems, type GatewayConfig, type ProviderConfig } from '../config/gateway-config.js'
+import { loadConfig, type ConfigReader } from '../storage/config-store.js'
 import { adminErrors as errs } from './errors.js'
 import { getAdapter } from '../providers/registry.js'
 import type { ProviderType } from '../providers/types.js'
@@ -61,31 +62,6 @@ export function raise(problems: string[]): void {
 }
 
 /**
- * Schema problems of a body, paths prefixed (e.g. "action"). Like lib/config's
- * schemaProblems, and a nullable field (T | null) given a non-null value is
- * checked against T, so the problem names the inner field (pricing.output).
- */
-export function schemaCheck(schema: TSchema, value: unknown, prefix = ''): string[] {
-  const join = (path: string) => (!prefix ? path || '(root)' : !path ? prefix : path.startsWith('[') ? `${prefix}${path}` : `${prefix}.${path}`)
-  const seen = new Set<string>()
-  const problems: string[] = []
-  for (const e of Value.Errors(schema, value)) {
-    const path = formatPath(e.path)
-    if (seen.has(path)) continue
-    seen.add(path)
-    const branches = (e.schema as { anyOf?: TSchema[] }).anyOf
-    const nonNull = branches?.filter((b) => (b as { type?: unknown }).type !== 'null')
-    if (branches && nonNull && nonNull.length === 1 && nonNull.length < branches.length && e.value !== null) {
-      problems.push(...schemaCheck(nonNull[0]!, e.value, join(path)))
-      continue
-    }
-    const extra = branches ? `: expected one of ${branches.map((s) => ('const' in s ? JSON.stringify(s.const) : (s as { type?: string }).type)).join(', ')}` : ''
-    problems.push(`${join(path)}: ${e.message}${extra}`)
-  }
-  return problems
-}
-
-/**
  * Routes validate their body here (attachValidation: true, for messages that
  * name the field the way the YAML checks do); this rethrows what Fastify
  * found wrong with the querystring or the params, which stays Fastify's job.
@@ -96,9 +72,9 @@ export function rethrowNonBodyValidation(request: { validationError?: Error & { 
 }
 
 /** Validates a body against a YAML schema; throws 400 naming each bad field. */
-export function validate<T>(schema: TSchema, value: unknown): T {
-  raise(schemaCheck(schema, value))
-  return value as T
+export function validate<S extends TSchema>(schema: S, value: unknown): Static<S> {
+  raise(schemaProblems(schema, value))
+  return value as Static<S>
 }
 
 /** Paths of ${VAR} references anywhere but in apiKey. */
@@ -153,6 +129,21 @@ export function introducedProblems(before: GatewayConfig, after: GatewayConfig, 
       const bare = prefix.replace(/\.$/, '')
       return p.startsWith(`${bare}:`) ? `id${p.slice(bare.length)}` : p
     })
+}
+
+/** A configuration in a form that compares equal whatever order rows with equal timestamps came back in. */
+const canonical = (cfg: GatewayConfig): string => {
+  const byName = <T extends { name: string }>(list: T[]) => [...list].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+  return JSON.stringify({ ...cfg, providers: byName(cfg.providers), models: byName(cfg.models) })
+}
+
+/**
+ * For writes whose checks must run outside the transaction (they resolve
+ * host names): throws 409 when the stored configuration, read again inside
+ * the transaction, is no longer the one the checks saw.
+ */
+export async function assertConfigUnchanged(tx: ConfigReader, checked: GatewayConfig): Promise<void> {
+  if (canonical(await loadConfig(tx)) !== canonical(checked)) throw errs.changedMeanwhile()
 }
 
 /** Applies Value.Default to a (schema-valid) YAML-shaped value. */

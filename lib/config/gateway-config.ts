@@ -9,6 +9,7 @@ import { parse as parseYaml } from 'yaml'
 import { PROVIDER_TYPES } from '../providers/types.js'
 import { ConfigError } from './env.js'
 import { keyTemplateProblems, keyVarPolicyOf, templateVars, type KeyVarPolicy } from '../security/key-vars.js'
+import { STRATEGY_NAMES } from '../strategies/types.js'
 
 const Price = Type.Object(
   {
@@ -179,8 +180,6 @@ export type ModelConfig = Static<typeof ModelConfigSchema>
 export type PatternConfig = Static<typeof PatternConfigSchema>
 export type GatewayConfig = Static<typeof GatewayConfigSchema>
 
-export const KNOWN_STRATEGIES = ['model', 'cost', 'latency', 'balanced', 'least-busy', 'rules'] as const
-
 const VAR = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g
 
 /**
@@ -240,16 +239,29 @@ export function formatPath(pointer: string): string {
     .reduce((acc, seg) => (/^\d+$/.test(seg) ? `${acc}[${seg}]` : acc ? `${acc}.${seg}` : seg), '')
 }
 
-export function schemaProblems(schema: TSchema, value: unknown): string[] {
+/**
+ * Every schema problem of `value`, one per path, named the way users write
+ * paths ("models[2].deployments[0].provider: ..."), under `prefix` when given
+ * (a body nested in a larger document). A nullable field (T | null) given a
+ * non-null value is checked against T, so the problem names the inner field.
+ */
+export function schemaProblems(schema: TSchema, value: unknown, prefix = ''): string[] {
+  const join = (path: string) => (!prefix ? path || '(root)' : !path ? prefix : path.startsWith('[') ? `${prefix}${path}` : `${prefix}.${path}`)
   const seen = new Set<string>()
   const problems: string[] = []
   for (const e of Value.Errors(schema, value)) {
-    const where = formatPath(e.path) || '(root)'
+    const path = formatPath(e.path)
     // Unions report one error per branch; the first is enough per path.
-    if (seen.has(where)) continue
-    seen.add(where)
-    const extra = e.schema && 'anyOf' in e.schema ? `: expected one of ${e.schema.anyOf.map((s: TSchema) => JSON.stringify(s.const)).join(', ')}` : ''
-    problems.push(`${where}: ${e.message}${extra}`)
+    if (seen.has(path)) continue
+    seen.add(path)
+    const branches = (e.schema as { anyOf?: TSchema[] }).anyOf
+    const nonNull = branches?.filter((b) => (b as { type?: unknown }).type !== 'null')
+    if (branches && nonNull && nonNull.length === 1 && nonNull.length < branches.length && e.value !== null) {
+      problems.push(...schemaProblems(nonNull[0]!, e.value, join(path)))
+      continue
+    }
+    const extra = branches ? `: expected one of ${branches.map((b) => ('const' in b ? JSON.stringify(b.const) : (b as { type?: string }).type)).join(', ')}` : ''
+    problems.push(`${join(path)}: ${e.message}${extra}`)
   }
   return problems
 }
@@ -293,8 +305,8 @@ export function referenceProblems(cfg: GatewayConfig): string[] {
       if (names.has(n)) problems.push(`${where}: "${n}" is already used by ${names.get(n)}`)
       else names.set(n, `models[${i}]`)
     }
-    if (m.strategy && !(KNOWN_STRATEGIES as readonly string[]).includes(m.strategy))
-      problems.push(`models[${i}].strategy: unknown strategy "${m.strategy}" (expected one of ${KNOWN_STRATEGIES.join(', ')})`)
+    if (m.strategy && !(STRATEGY_NAMES as readonly string[]).includes(m.strategy))
+      problems.push(`models[${i}].strategy: unknown strategy "${m.strategy}" (expected one of ${STRATEGY_NAMES.join(', ')})`)
     m.deployments.forEach((d, j) => {
       if (!providers.has(d.provider)) problems.push(`models[${i}].deployments[${j}].provider: unknown provider "${d.provider}"`)
       const id = deploymentId(m.name, d)
@@ -311,8 +323,8 @@ export function referenceProblems(cfg: GatewayConfig): string[] {
     }
   })
   const r = cfg.routing
-  if (r.strategy && !(KNOWN_STRATEGIES as readonly string[]).includes(r.strategy))
-    problems.push(`routing.strategy: unknown strategy "${r.strategy}" (expected one of ${KNOWN_STRATEGIES.join(', ')})`)
+  if (r.strategy && !(STRATEGY_NAMES as readonly string[]).includes(r.strategy))
+    problems.push(`routing.strategy: unknown strategy "${r.strategy}" (expected one of ${STRATEGY_NAMES.join(', ')})`)
   if (r.defaultModel && !names.has(r.defaultModel)) problems.push(`routing.defaultModel: unknown model "${r.defaultModel}"`)
   r.patterns?.forEach((p, i) => {
     if (!providers.has(p.provider)) problems.push(`routing.patterns[${i}].provider: unknown provider "${p.provider}"`)

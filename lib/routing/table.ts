@@ -2,7 +2,7 @@
 // database access. It is rebuilt from the stored configuration whenever that
 // changes (start-up, admin writes, change notifications from other instances).
 import type { CooldownConfig, GatewayConfig, PriceConfig, RetriesConfig, TimeoutsConfig } from '../config/gateway-config.js'
-import { resolveSecret } from '../config/gateway-config.js'
+import { deploymentId, resolveSecret } from '../config/gateway-config.js'
 import { providerSource, type Source } from '../storage/config-store.js'
 import { getAdapter } from '../providers/registry.js'
 import type { ProviderAdapter, ProviderSettings, ProviderType } from '../providers/types.js'
@@ -104,7 +104,7 @@ export class RoutingTable {
         deployments: m.deployments
           .filter((d) => this.providers.has(d.provider))
           .map((d, position) => ({
-            id: d.id ?? `${m.name}:${d.provider}:${d.model ?? m.name}`,
+            id: deploymentId(m.name, d),
             provider: d.provider,
             providerType: this.providers.get(d.provider)!.settings.type,
             model: m.name,

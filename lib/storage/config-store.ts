@@ -180,8 +180,11 @@ export async function seedFromConfig(db: Db, cfg: GatewayConfig): Promise<SeedRe
   return report
 }
 
+/** What loadConfig reads through: the client, or a transaction's client. */
+export type ConfigReader = Pick<Db, 'provider' | 'model' | 'deployment' | 'setting'>
+
 /** Reads the effective configuration back, in the YAML shape, ids filled in. */
-export async function loadConfig(db: Db): Promise<GatewayConfig> {
+export async function loadConfig(db: ConfigReader): Promise<GatewayConfig> {
   const [providers, models, deployments, settings] = await Promise.all([
     db.provider.findMany({ orderBy: { createdAt: 'asc' } }),
     db.model.findMany({ orderBy: { createdAt: 'asc' } }),

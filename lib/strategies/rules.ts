@@ -19,12 +19,10 @@
 //   min/maxPromptTokens  inclusive bounds on the estimated prompt tokens
 //   stream, hasTools exact boolean
 //
-// createRulesStrategy() is the Strategy registered under 'rules': it ranks
-// what is left once the rule has been applied (or when no rule matched), by
-// default in declared order.
+// 'rules' ranks nothing itself: once a rule applied (or none matched), the
+// planner ranks with the rule's strategy or the rules fallback.
 
-import { createModelStrategy } from './model.js'
-import type { Candidate, RankedCandidate, RoutingSignals, Strategy, StrategyName } from './types.js'
+import type { Candidate, RankedCandidate, RankingStrategyName } from './types.js'
 import { globMatch } from '../routing/glob.js'
 
 export { compileGlob, globCache, globMatch, GLOB_CACHE_MAX, type GlobMatcher } from '../routing/glob.js'
@@ -45,7 +43,7 @@ export interface RuleConditions {
 export type RuleAction =
   | { type: 'model'; model: string }
   | { type: 'deployments'; deploymentIds: string[] }
-  | { type: 'strategy'; strategy: Exclude<StrategyName, 'rules'> }
+  | { type: 'strategy'; strategy: RankingStrategyName }
 
 export interface Rule {
   id: string
@@ -120,7 +118,7 @@ export function matchRule(rules: Rule[], req: RuleRequest): Rule | undefined {
 }
 
 // ---------------------------------------------------------------------------
-// Applying a 'deployments' action, and the registered 'rules' strategy
+// Applying a 'deployments' action
 
 /**
  * The candidates named by a rule, in the rule's order. Ids that are not among
@@ -141,19 +139,4 @@ export function rankByDeploymentIds(candidates: Candidate[], deploymentIds: stri
     })
   }
   return out
-}
-
-export interface RulesStrategyOptions {
-  /** Ranks the candidates once rules were applied. Default: declared order. */
-  fallback?: Strategy
-}
-
-export function createRulesStrategy(options: RulesStrategyOptions = {}): Strategy {
-  const fallback = options.fallback ?? createModelStrategy()
-  return {
-    name: 'rules',
-    rank(candidates: Candidate[], signals: RoutingSignals): RankedCandidate[] {
-      return fallback.rank(candidates, signals).map((r) => ({ ...r, reason: `rules (${fallback.name}): ${r.reason}` }))
-    },
-  }
 }

@@ -7,7 +7,11 @@
 
 import type { ExpectedCompletion } from './expected-completion.js'
 
-export type StrategyName = 'model' | 'cost' | 'latency' | 'balanced' | 'least-busy' | 'rules'
+/** Every routing strategy, in the order they are listed to users; the one source of the names. */
+export const STRATEGY_NAMES = Object.freeze(['model', 'cost', 'latency', 'balanced', 'least-busy', 'rules'] as const)
+export type StrategyName = (typeof STRATEGY_NAMES)[number]
+/** 'rules' picks a rule first (lib/routing/planner.ts); one of these then ranks the candidates. */
+export type RankingStrategyName = Exclude<StrategyName, 'rules'>
 
 /** USD per 1M tokens. */
 export interface Pricing {

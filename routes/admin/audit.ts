@@ -1,7 +1,7 @@
-import type { FastifyInstance } from 'fastify'
-import { Type, type Static } from '@sinclair/typebox'
+import { Type } from '@sinclair/typebox'
+import type { FastifyPluginAsyncTypebox } from '../type-provider.js'
 import { adminSecurity } from './hooks.js'
-import { adminErrors, listOf } from './schemas.js'
+import { adminErrorResponses, listOf } from './schemas.js'
 
 const Query = Type.Object({
   limit: Type.Integer({ minimum: 1, maximum: 1000, default: 100 }),
@@ -19,9 +19,9 @@ const Entry = Type.Object({
   after: Type.Unknown(),
 })
 
-export default async function auditRoutes(app: FastifyInstance) {
-  app.get<{ Querystring: Static<typeof Query> }>('/audit', {
-    schema: { tags: ['Admin'], summary: 'Who changed what, when, from what to what (newest first)', security: adminSecurity, querystring: Query, response: { 200: listOf(Entry), ...adminErrors } },
+const auditRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  app.get('/audit', {
+    schema: { tags: ['Admin'], summary: 'Who changed what, when, from what to what (newest first)', security: adminSecurity, querystring: Query, response: { 200: listOf(Entry), ...adminErrorResponses } },
   }, async (request) => {
     const { limit, action, before } = request.query
     const rows = await app.db.auditLog.findMany({
@@ -42,3 +42,5 @@ export default async function auditRoutes(app: FastifyInstance) {
     }
   })
 }
+
+export default auditRoutes

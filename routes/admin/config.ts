@@ -22,20 +22,20 @@
 // routing settings the document gives. ?mode=replace also deletes the
 // providers and models the document does not list, and resets the routing
 // settings it does not give to their defaults.
-import type { FastifyInstance } from 'fastify'
-import { Type, type Static } from '@sinclair/typebox'
+import { Type } from '@sinclair/typebox'
 import { parse as parseYaml, stringify } from 'yaml'
 import { adminErrors as errs } from '../../lib/admin/errors.js'
 import {
-  envReferenceProblems, maskProvider, originOf, paramOf, providerUpstreamProblems, REDACTED, REDACTED_HEADER, restoreSecrets, rethrowNonBodyValidation,
-  schemaCheck, secretsFollowingProblems, withDefaults,
+  assertConfigUnchanged, envReferenceProblems, maskProvider, originOf, paramOf, providerUpstreamProblems, REDACTED, REDACTED_HEADER, restoreSecrets,
+  rethrowNonBodyValidation, secretsFollowingProblems, withDefaults,
 } from '../../lib/admin/config-state.js'
 import { upstreamPolicy } from '../../lib/security/upstream-guard.js'
-import { GatewayConfigSchema, parseGatewayConfig, type GatewayConfig } from '../../lib/config/gateway-config.js'
+import { GatewayConfigSchema, parseGatewayConfig, schemaProblems, type GatewayConfig } from '../../lib/config/gateway-config.js'
 import { ConfigError } from '../../lib/config/env.js'
 import { deploymentRows, loadConfig, modelRow, providerRow, ROUTING_SETTINGS } from '../../lib/storage/config-store.js'
-import { adminSecurity } from './hooks.js'
-import { adminErrors } from './schemas.js'
+import type { FastifyPluginAsyncTypebox } from '../type-provider.js'
+import { actorOf, adminSecurity } from './hooks.js'
+import { adminErrorResponses } from './schemas.js'
 
 const YAML_TYPES = ['application/yaml', 'application/x-yaml', 'text/yaml']
 
@@ -81,7 +81,7 @@ function invalid(problems: string[]): never {
   throw errs.invalid(`The configuration is invalid: ${problems.join('; ')}`, paramOf(problems[0]!))
 }
 
-export default async function configRoutes(app: FastifyInstance) {
+const configRoutes: FastifyPluginAsyncTypebox = async (app) => {
   // Bodies are validated in the handlers (attachValidation); querystring and params are not.
   app.addHook('preHandler', async (request) => rethrowNonBodyValidation(request))
   const upstream = upstreamPolicy(app.config.env.ADMIN_UPSTREAM_ALLOW)
@@ -96,7 +96,7 @@ export default async function configRoutes(app: FastifyInstance) {
       security: adminSecurity,
       response: {
         200: { description: 'YAML document', content: { 'application/yaml': { schema: { type: 'string' } } } },
-        ...adminErrors,
+        ...adminErrorResponses,
       },
     },
   }, async (_request, reply) => {
@@ -114,7 +114,7 @@ export default async function configRoutes(app: FastifyInstance) {
       .send(`${header.join('\n')}\n${stringify(config)}`)
   })
 
-  app.post<{ Querystring: Static<typeof ImportQuery> }>('/config/import', {
+  app.post('/config/import', {
     schema: {
       tags: ['Admin'],
       summary: 'Apply a gateway.yaml document (YAML or JSON) as admin-owned configuration, in one transaction',
@@ -127,7 +127,7 @@ export default async function configRoutes(app: FastifyInstance) {
           'application/json': { schema: GatewayConfigSchema },
         },
       },
-      response: { 200: ImportReport, ...adminErrors },
+      response: { 200: ImportReport, ...adminErrorResponses },
     },
     attachValidation: true,
   }, async (request) => {
@@ -163,7 +163,7 @@ export default async function configRoutes(app: FastifyInstance) {
     if (problems.length) invalid(problems)
 
     const imported = withDefaults<GatewayConfig>(GatewayConfigSchema, doc)
-    const shape = schemaCheck(GatewayConfigSchema, imported)
+    const shape = schemaProblems(GatewayConfigSchema, imported)
     if (shape.length) invalid(shape)
 
     // References are checked against what the database will hold afterwards.
@@ -200,48 +200,47 @@ export default async function configRoutes(app: FastifyInstance) {
     const ignored = Object.keys(imported).filter((k) => !['providers', 'models', 'routing'].includes(k))
     const report = { mode, created: [] as string[], updated: [] as string[], deleted: [] as string[], settings: [...settings], ignored }
 
-    await app.db.$transaction(
-      async (tx) => {
-        if (mode === 'replace') {
-          for (const m of current.models) {
-            if (modelNames.has(m.name)) continue
-            await tx.model.delete({ where: { name: m.name } })
-            report.deleted.push(`model ${m.name}`)
-          }
-          for (const p of current.providers) {
-            if (providerNames.has(p.name)) continue
-            await tx.provider.delete({ where: { name: p.name } })
-            report.deleted.push(`provider ${p.name}`)
-          }
-        }
-        for (const p of imported.providers) {
-          const row = providerRow(p, 'admin')
-          const exists = await tx.provider.findUnique({ where: { name: p.name } })
-          if (exists) await tx.provider.update({ where: { id: exists.id }, data: row })
-          else await tx.provider.create({ data: row })
-          report[exists ? 'updated' : 'created'].push(`provider ${p.name}`)
-        }
-        for (const m of imported.models) {
-          const row = modelRow(m, 'admin')
-          const exists = await tx.model.findUnique({ where: { name: m.name } })
-          if (exists) await tx.model.update({ where: { id: exists.id }, data: row })
-          else await tx.model.create({ data: row })
-          report[exists ? 'updated' : 'created'].push(`model ${m.name}`)
-          const rows = deploymentRows(m, 'admin')
-          await tx.deployment.deleteMany({ where: { modelId: m.name, id: { notIn: rows.map((d) => d.id) } } })
-          for (const d of rows) await tx.deployment.upsert({ where: { id: d.id }, create: d, update: d })
-        }
-        for (const key of settings) {
-          const value = JSON.stringify(settingValue(key))
-          await tx.setting.upsert({ where: { key }, create: { key, value, source: 'admin' }, update: { value, source: 'admin' } })
-        }
-      },
-      { timeout: 60_000, maxWait: 60_000 },
-    )
-
+    // Checked against `current` (host names resolved on the way); the
+    // transaction makes sure it is still what the database holds.
     const auditConfig = (cfg: GatewayConfig) => masked(cfg, 'view').config
-    await app.audit(request, 'config.import', mode, auditConfig(current), auditConfig(await loadConfig(app.db)))
-    await app.changes.publish(['routing', 'pricing', 'rules'])
-    return report
+    return app.configService.write({ actor: actorOf(request), kinds: ['routing', 'pricing', 'rules'] }, async (tx) => {
+      await assertConfigUnchanged(tx, current)
+      if (mode === 'replace') {
+        for (const m of current.models) {
+          if (modelNames.has(m.name)) continue
+          await tx.model.delete({ where: { name: m.name } })
+          report.deleted.push(`model ${m.name}`)
+        }
+        for (const p of current.providers) {
+          if (providerNames.has(p.name)) continue
+          await tx.provider.delete({ where: { name: p.name } })
+          report.deleted.push(`provider ${p.name}`)
+        }
+      }
+      for (const p of imported.providers) {
+        const row = providerRow(p, 'admin')
+        const exists = await tx.provider.findUnique({ where: { name: p.name } })
+        if (exists) await tx.provider.update({ where: { id: exists.id }, data: row })
+        else await tx.provider.create({ data: row })
+        report[exists ? 'updated' : 'created'].push(`provider ${p.name}`)
+      }
+      for (const m of imported.models) {
+        const row = modelRow(m, 'admin')
+        const exists = await tx.model.findUnique({ where: { name: m.name } })
+        if (exists) await tx.model.update({ where: { id: exists.id }, data: row })
+        else await tx.model.create({ data: row })
+        report[exists ? 'updated' : 'created'].push(`model ${m.name}`)
+        const rows = deploymentRows(m, 'admin')
+        await tx.deployment.deleteMany({ where: { modelId: m.name, id: { notIn: rows.map((d) => d.id) } } })
+        for (const d of rows) await tx.deployment.upsert({ where: { id: d.id }, create: d, update: d })
+      }
+      for (const key of settings) {
+        const value = JSON.stringify(settingValue(key))
+        await tx.setting.upsert({ where: { key }, create: { key, value, source: 'admin' }, update: { value, source: 'admin' } })
+      }
+      return { result: report, audit: { action: 'config.import', target: mode, before: auditConfig(current), after: auditConfig(await loadConfig(tx)) } }
+    })
   })
 }
+
+export default configRoutes

@@ -5,13 +5,14 @@
 // model:provider:upstream; they contain ':' (and may contain '/'), so send
 // them URL-encoded in the path.
 import type { FastifyInstance } from 'fastify'
-import { Type, type Static } from '@sinclair/typebox'
+import type { FastifyPluginAsyncTypebox } from '../type-provider.js'
+import { Type, type TSchema } from '@sinclair/typebox'
 import { adminErrors as errs } from '../../lib/admin/errors.js'
 import { introducedProblems, raise, rethrowNonBodyValidation, validate } from '../../lib/admin/config-state.js'
-import { DeploymentConfigSchema, deploymentId, type DeploymentConfig } from '../../lib/config/gateway-config.js'
+import { DeploymentConfigSchema, deploymentId } from '../../lib/config/gateway-config.js'
 import { deploymentRows, loadConfig } from '../../lib/storage/config-store.js'
-import { adminSecurity } from './hooks.js'
-import { adminErrors, IdParams, listOf } from './schemas.js'
+import { actorOf, adminSecurity } from './hooks.js'
+import { adminErrorResponses, IdParams, listOf } from './schemas.js'
 
 const D = DeploymentConfigSchema.properties
 
@@ -79,7 +80,7 @@ const ListQuery = Type.Object({
 })
 const ModelParams = Type.Object({ name: Type.String({ minLength: 1 }) })
 
-const orNull = <T extends import('@sinclair/typebox').TSchema>(s: T) => Type.Optional(Type.Union([s, Type.Null()]))
+const orNull = <T extends TSchema>(s: T) => Type.Optional(Type.Union([s, Type.Null()]))
 const UpdateDeployment = Type.Object(
   {
     weight: D.weight,
@@ -102,19 +103,18 @@ const UpdateDeployment = Type.Object(
   },
   { additionalProperties: false },
 )
-type UpdateBody = Static<typeof UpdateDeployment>
 
-export default async function deploymentRoutes(app: FastifyInstance) {
+const deploymentRoutes: FastifyPluginAsyncTypebox = async (app) => {
   // Bodies are validated in the handlers (attachValidation); querystring and params are not.
   app.addHook('preHandler', async (request) => rethrowNonBodyValidation(request))
-  const find = async (id: string) => {
-    const row = await app.db.deployment.findUnique({ where: { id } })
+  const find = async (db: Pick<FastifyInstance['db'], 'deployment'>, id: string) => {
+    const row = await db.deployment.findUnique({ where: { id } })
     if (!row) throw errs.notFound('deployment', id)
     return row
   }
 
-  app.get<{ Querystring: Static<typeof ListQuery> }>('/deployments', {
-    schema: { tags: ['Admin'], summary: 'List deployments, optionally of one model or provider', security: adminSecurity, querystring: ListQuery, response: { 200: listOf(DeploymentView), ...adminErrors } },
+  app.get('/deployments', {
+    schema: { tags: ['Admin'], summary: 'List deployments, optionally of one model or provider', security: adminSecurity, querystring: ListQuery, response: { 200: listOf(DeploymentView), ...adminErrorResponses } },
   }, async (request) => {
     const { model, provider } = request.query
     const rows = await app.db.deployment.findMany({
@@ -124,97 +124,103 @@ export default async function deploymentRoutes(app: FastifyInstance) {
     return { data: rows.map(deploymentView) }
   })
 
-  app.get<{ Params: Static<typeof IdParams> }>('/deployments/:id', {
-    schema: { tags: ['Admin'], summary: 'One deployment (URL-encode the id)', security: adminSecurity, params: IdParams, response: { 200: DeploymentView, ...adminErrors } },
-  }, async (request) => deploymentView(await find(request.params.id)))
+  app.get('/deployments/:id', {
+    schema: { tags: ['Admin'], summary: 'One deployment (URL-encode the id)', security: adminSecurity, params: IdParams, response: { 200: DeploymentView, ...adminErrorResponses } },
+  }, async (request) => deploymentView(await find(app.db, request.params.id)))
 
-  app.post<{ Params: Static<typeof ModelParams>; Body: DeploymentConfig }>('/models/:name/deployments', {
+  app.post('/models/:name/deployments', {
     schema: {
       tags: ['Admin'],
       summary: 'Add a deployment to a model (the YAML `deployments[]` shape); it goes last in declared order',
       security: adminSecurity,
       params: ModelParams,
       body: DeploymentConfigSchema,
-      response: { 201: DeploymentView, ...adminErrors },
+      response: { 201: DeploymentView, ...adminErrorResponses },
     },
     attachValidation: true,
   }, async (request, reply) => {
-    const body = validate<DeploymentConfig>(DeploymentConfigSchema, request.body)
+    const body = validate(DeploymentConfigSchema, request.body)
     const name = request.params.name
-    const before = await loadConfig(app.db)
-    const model = before.models.find((m) => m.name === name)
-    if (!model) throw errs.notFound('model', name)
-    const id = deploymentId(name, body)
-    if (await app.db.deployment.findUnique({ where: { id } })) {
-      throw errs.conflict(`id: deployment "${id}" already exists${body.id ? '' : ' (set a distinct id)'}`, 'id')
-    }
-    const after = { ...before, models: [...before.models.filter((m) => m !== model), { ...model, deployments: [...model.deployments, body] }] }
-    raise(introducedProblems(before, after, { kind: 'models', name, under: `deployments[${model.deployments.length}].` }))
-    const last = await app.db.deployment.findFirst({ where: { modelId: name }, orderBy: { position: 'desc' } })
-    const data = { ...deploymentRows({ name, deployments: [body] }, 'admin')[0]!, position: last ? last.position + 1 : 0 }
-    const row = await app.db.deployment.create({ data })
-    await app.audit(request, 'deployment.create', row.id, null, auditView(row))
-    await app.changes.publish(['routing'])
+    const row = await app.configService.write({ actor: actorOf(request), kinds: ['routing'] }, async (tx) => {
+      const before = await loadConfig(tx)
+      const model = before.models.find((m) => m.name === name)
+      if (!model) throw errs.notFound('model', name)
+      const id = deploymentId(name, body)
+      if (await tx.deployment.findUnique({ where: { id } })) {
+        throw errs.conflict(`id: deployment "${id}" already exists${body.id ? '' : ' (set a distinct id)'}`, 'id')
+      }
+      const after = { ...before, models: [...before.models.filter((m) => m !== model), { ...model, deployments: [...model.deployments, body] }] }
+      raise(introducedProblems(before, after, { kind: 'models', name, under: `deployments[${model.deployments.length}].` }))
+      const last = await tx.deployment.findFirst({ where: { modelId: name }, orderBy: { position: 'desc' } })
+      const data = { ...deploymentRows({ name, deployments: [body] }, 'admin')[0]!, position: last ? last.position + 1 : 0 }
+      const row = await tx.deployment.create({ data })
+      return { result: row, audit: { action: 'deployment.create', target: row.id, before: null, after: auditView(row) } }
+    })
     return reply.code(201).send(deploymentView(row))
   })
 
-  app.patch<{ Params: Static<typeof IdParams>; Body: UpdateBody }>('/deployments/:id', {
+  app.patch('/deployments/:id', {
     schema: {
       tags: ['Admin'],
       summary: 'Change a deployment: weight, enabled, price, upstream model, limits, position',
       security: adminSecurity,
       params: IdParams,
       body: UpdateDeployment,
-      response: { 200: DeploymentView, ...adminErrors },
+      response: { 200: DeploymentView, ...adminErrorResponses },
     },
     attachValidation: true,
   }, async (request) => {
-    const patch = validate<UpdateBody>(UpdateDeployment, request.body)
-    const current = await find(request.params.id)
-    const limits = limitsOf(current)
-    for (const k of ['rpm', 'tpm'] as const) {
-      if (patch[k] === null) delete limits[k]
-      else if (patch[k] !== undefined) limits[k] = patch[k]
-    }
-    const row = await app.db.deployment.update({
-      where: { id: current.id },
-      data: {
-        ...(patch.weight !== undefined ? { weight: patch.weight } : {}),
-        ...(patch.enabled !== undefined ? { enabled: patch.enabled } : {}),
-        ...(patch.model !== undefined ? { upstreamModel: patch.model } : {}),
-        ...(patch.position !== undefined ? { position: patch.position } : {}),
-        ...(patch.pricing !== undefined
-          ? {
-              priceInput: patch.pricing?.input ?? null,
-              priceOutput: patch.pricing?.output ?? null,
-              priceCacheRead: patch.pricing?.cacheRead ?? null,
-              priceCacheWrite: patch.pricing?.cacheWrite ?? null,
-            }
-          : {}),
-        options: JSON.stringify(limits),
-        source: 'admin',
-      },
+    const patch = validate(UpdateDeployment, request.body)
+    const row = await app.configService.write({ actor: actorOf(request), kinds: ['routing'] }, async (tx) => {
+      const current = await find(tx, request.params.id)
+      const limits = limitsOf(current)
+      for (const k of ['rpm', 'tpm'] as const) {
+        const v = patch[k]
+        if (v === null) delete limits[k]
+        else if (v !== undefined) limits[k] = v
+      }
+      const row = await tx.deployment.update({
+        where: { id: current.id },
+        data: {
+          ...(patch.weight !== undefined ? { weight: patch.weight } : {}),
+          ...(patch.enabled !== undefined ? { enabled: patch.enabled } : {}),
+          ...(patch.model !== undefined ? { upstreamModel: patch.model } : {}),
+          ...(patch.position !== undefined ? { position: patch.position } : {}),
+          ...(patch.pricing !== undefined
+            ? {
+                priceInput: patch.pricing?.input ?? null,
+                priceOutput: patch.pricing?.output ?? null,
+                priceCacheRead: patch.pricing?.cacheRead ?? null,
+                priceCacheWrite: patch.pricing?.cacheWrite ?? null,
+              }
+            : {}),
+          options: JSON.stringify(limits),
+          source: 'admin',
+        },
+      })
+      return { result: row, audit: { action: 'deployment.update', target: row.id, before: auditView(current), after: auditView(row) } }
     })
-    await app.audit(request, 'deployment.update', row.id, auditView(current), auditView(row))
-    await app.changes.publish(['routing'])
     return deploymentView(row)
   })
 
-  app.delete<{ Params: Static<typeof IdParams> }>('/deployments/:id', {
+  app.delete('/deployments/:id', {
     schema: {
       tags: ['Admin'],
       summary: 'Delete a deployment (409 for a model\'s last one: delete the model instead). A YAML deployment comes back on the next start; disable it to keep it out.',
       security: adminSecurity,
       params: IdParams,
-      response: { 200: DeploymentView, ...adminErrors },
+      response: { 200: DeploymentView, ...adminErrorResponses },
     },
   }, async (request) => {
-    const row = await find(request.params.id)
-    const siblings = await app.db.deployment.count({ where: { modelId: row.modelId } })
-    if (siblings <= 1) throw errs.conflict(`deployment "${row.id}" is the last one of model "${row.modelId}": delete the model instead, or add another deployment first`, 'id')
-    await app.db.deployment.delete({ where: { id: row.id } })
-    await app.audit(request, 'deployment.delete', row.id, auditView(row), null)
-    await app.changes.publish(['routing'])
+    const row = await app.configService.write({ actor: actorOf(request), kinds: ['routing'] }, async (tx) => {
+      const row = await find(tx, request.params.id)
+      const siblings = await tx.deployment.count({ where: { modelId: row.modelId } })
+      if (siblings <= 1) throw errs.conflict(`deployment "${row.id}" is the last one of model "${row.modelId}": delete the model instead, or add another deployment first`, 'id')
+      await tx.deployment.delete({ where: { id: row.id } })
+      return { result: row, audit: { action: 'deployment.delete', target: row.id, before: auditView(row), after: null } }
+    })
     return deploymentView(row)
   })
 }
+
+export default deploymentRoutes

@@ -1,8 +1,8 @@
-import type { FastifyInstance } from 'fastify'
 import { Type } from '@sinclair/typebox'
 import { cooldownSettings, type DeploymentHealth } from '../../lib/resilience/circuit.js'
+import type { FastifyPluginAsyncTypebox } from '../type-provider.js'
 import { adminSecurity } from './hooks.js'
-import { adminErrors } from './schemas.js'
+import { adminErrorResponses } from './schemas.js'
 
 const DeploymentState = Type.Object({
   id: Type.String(),
@@ -40,13 +40,13 @@ const HealthList = Type.Object({
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString())
 
-export default async function healthAdminRoutes(app: FastifyInstance) {
+const healthAdminRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/health/deployments', {
     schema: {
       tags: ['Admin'],
       summary: 'Circuit-breaker state of every deployment in the routing table',
       security: adminSecurity,
-      response: { 200: HealthList, ...adminErrors },
+      response: { 200: HealthList, ...adminErrorResponses },
     },
   }, async () => {
     const table = app.modelRouting.table
@@ -71,3 +71,5 @@ export default async function healthAdminRoutes(app: FastifyInstance) {
     return { data, settings: cooldownSettings(table.cooldown), store: app.redis ? 'redis' as const : 'memory' as const }
   })
 }
+
+export default healthAdminRoutes

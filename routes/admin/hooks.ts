@@ -46,3 +46,6 @@ export function registerAdminHooks(app: FastifyInstance): void {
 }
 
 export const adminSecurity: Array<Record<string, string[]>> = [{ bearerAuth: [] }]
+
+/** Who is writing, for the audit log: the token's (or session's) subject. */
+export const actorOf = (request: FastifyRequest): string => request.user?.sub ?? 'unknown'

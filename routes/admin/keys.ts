@@ -1,10 +1,11 @@
 import type { FastifyInstance } from 'fastify'
-import { Type, type Static } from '@sinclair/typebox'
+import type { FastifyPluginAsyncTypebox } from '../type-provider.js'
+import { Type } from '@sinclair/typebox'
 import { randomUUID } from 'node:crypto'
 import { adminErrors as errs } from '../../lib/admin/errors.js'
 import { generateKey, hashKey, keyPrefix } from '../../lib/keys/keys.js'
-import { adminSecurity } from './hooks.js'
-import { adminErrors, IdParams, listOf } from './schemas.js'
+import { actorOf, adminSecurity } from './hooks.js'
+import { adminErrorResponses, IdParams, listOf } from './schemas.js'
 
 const KeyFields = {
   name: Type.String({ minLength: 1, maxLength: 200 }),
@@ -51,67 +52,72 @@ const view = (r: Row) => ({
   revokedAt: r.revokedAt?.toISOString() ?? null,
 })
 
-export default async function keyRoutes(app: FastifyInstance) {
+const keyRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/keys', {
-    schema: { tags: ['Admin'], summary: 'List gateway keys (never the keys themselves)', security: adminSecurity, response: { 200: listOf(KeyView), ...adminErrors } },
+    schema: { tags: ['Admin'], summary: 'List gateway keys (never the keys themselves)', security: adminSecurity, response: { 200: listOf(KeyView), ...adminErrorResponses } },
   }, async () => ({ data: (await app.db.apiKey.findMany({ orderBy: { createdAt: 'asc' } })).map(view) }))
 
-  app.get<{ Params: Static<typeof IdParams> }>('/keys/:id', {
-    schema: { tags: ['Admin'], summary: 'One gateway key', security: adminSecurity, params: IdParams, response: { 200: KeyView, ...adminErrors } },
+  app.get('/keys/:id', {
+    schema: { tags: ['Admin'], summary: 'One gateway key', security: adminSecurity, params: IdParams, response: { 200: KeyView, ...adminErrorResponses } },
   }, async (request) => {
     const row = await app.db.apiKey.findUnique({ where: { id: request.params.id } })
     if (!row) throw errs.notFound('key', request.params.id)
     return view(row)
   })
 
-  app.post<{ Body: Static<typeof CreateKey> }>('/keys', {
-    schema: { tags: ['Admin'], summary: 'Create a gateway key: the key is in this response only', security: adminSecurity, body: CreateKey, response: { 201: CreatedKey, ...adminErrors } },
+  app.post('/keys', {
+    schema: { tags: ['Admin'], summary: 'Create a gateway key: the key is in this response only', security: adminSecurity, body: CreateKey, response: { 201: CreatedKey, ...adminErrorResponses } },
   }, async (request, reply) => {
     const key = generateKey()
     const b = request.body
-    const row = await app.db.apiKey.create({
-      data: {
-        id: `key_${randomUUID().replace(/-/g, '').slice(0, 20)}`,
-        name: b.name,
-        hash: hashKey(key),
-        prefix: keyPrefix(key),
-        tenant: b.tenant ?? null,
-        allowedModels: JSON.stringify(b.allowedModels ?? []),
-        allowStrategyOverride: b.allowStrategyOverride ?? false,
-        rpmLimit: b.rpmLimit ?? null,
-        tpmLimit: b.tpmLimit ?? null,
-        budgetDailyUsd: b.budgetDailyUsd ?? null,
-        budgetMonthlyUsd: b.budgetMonthlyUsd ?? null,
-      },
+    const row = await app.configService.write({ actor: actorOf(request), kinds: ['keys'] }, async (tx) => {
+      const row = await tx.apiKey.create({
+        data: {
+          id: `key_${randomUUID().replace(/-/g, '').slice(0, 20)}`,
+          name: b.name,
+          hash: hashKey(key),
+          prefix: keyPrefix(key),
+          tenant: b.tenant ?? null,
+          allowedModels: JSON.stringify(b.allowedModels ?? []),
+          allowStrategyOverride: b.allowStrategyOverride ?? false,
+          rpmLimit: b.rpmLimit ?? null,
+          tpmLimit: b.tpmLimit ?? null,
+          budgetDailyUsd: b.budgetDailyUsd ?? null,
+          budgetMonthlyUsd: b.budgetMonthlyUsd ?? null,
+        },
+      })
+      return { result: row, audit: { action: 'key.create', target: row.id, before: null, after: view(row) } }
     })
-    await app.audit(request, 'key.create', row.id, null, view(row))
-    await app.changes.publish(['keys'])
     return reply.code(201).send({ ...view(row), key })
   })
 
-  app.patch<{ Params: Static<typeof IdParams>; Body: Static<typeof UpdateKey> }>('/keys/:id', {
-    schema: { tags: ['Admin'], summary: 'Change a key\'s name, tenant, models, limits or budgets', security: adminSecurity, params: IdParams, body: UpdateKey, response: { 200: KeyView, ...adminErrors } },
+  app.patch('/keys/:id', {
+    schema: { tags: ['Admin'], summary: 'Change a key\'s name, tenant, models, limits or budgets', security: adminSecurity, params: IdParams, body: UpdateKey, response: { 200: KeyView, ...adminErrorResponses } },
   }, async (request) => {
-    const before = await app.db.apiKey.findUnique({ where: { id: request.params.id } })
-    if (!before) throw errs.notFound('key', request.params.id)
     const { allowedModels, ...rest } = request.body
-    const row = await app.db.apiKey.update({
-      where: { id: before.id },
-      data: { ...rest, ...(allowedModels ? { allowedModels: JSON.stringify(allowedModels) } : {}) },
+    const row = await app.configService.write({ actor: actorOf(request), kinds: ['keys'] }, async (tx) => {
+      const before = await tx.apiKey.findUnique({ where: { id: request.params.id } })
+      if (!before) throw errs.notFound('key', request.params.id)
+      const row = await tx.apiKey.update({
+        where: { id: before.id },
+        data: { ...rest, ...(allowedModels ? { allowedModels: JSON.stringify(allowedModels) } : {}) },
+      })
+      return { result: row, audit: { action: 'key.update', target: row.id, before: view(before), after: view(row) } }
     })
-    await app.audit(request, 'key.update', row.id, view(before), view(row))
-    await app.changes.publish(['keys'])
     return view(row)
   })
 
-  app.delete<{ Params: Static<typeof IdParams> }>('/keys/:id', {
-    schema: { tags: ['Admin'], summary: 'Revoke a key (kept for the usage history)', security: adminSecurity, params: IdParams, response: { 200: KeyView, ...adminErrors } },
+  app.delete('/keys/:id', {
+    schema: { tags: ['Admin'], summary: 'Revoke a key (kept for the usage history)', security: adminSecurity, params: IdParams, response: { 200: KeyView, ...adminErrorResponses } },
   }, async (request) => {
-    const before = await app.db.apiKey.findUnique({ where: { id: request.params.id } })
-    if (!before) throw errs.notFound('key', request.params.id)
-    const row = await app.db.apiKey.update({ where: { id: before.id }, data: { revokedAt: before.revokedAt ?? new Date() } })
-    await app.audit(request, 'key.revoke', row.id, view(before), view(row))
-    await app.changes.publish(['keys'])
+    const row = await app.configService.write({ actor: actorOf(request), kinds: ['keys'] }, async (tx) => {
+      const before = await tx.apiKey.findUnique({ where: { id: request.params.id } })
+      if (!before) throw errs.notFound('key', request.params.id)
+      const row = await tx.apiKey.update({ where: { id: before.id }, data: { revokedAt: before.revokedAt ?? new Date() } })
+      return { result: row, audit: { action: 'key.revoke', target: row.id, before: view(before), after: view(row) } }
+    })
     return view(row)
   })
 }
+
+export default keyRoutes

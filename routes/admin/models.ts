@@ -5,13 +5,14 @@
 // (the YAML seed leaves them alone from then on) and reload routing for the
 // very next request.
 import type { FastifyInstance } from 'fastify'
-import { Type, type Static } from '@sinclair/typebox'
+import type { FastifyPluginAsyncTypebox } from '../type-provider.js'
+import { Type } from '@sinclair/typebox'
 import { adminErrors as errs } from '../../lib/admin/errors.js'
 import { introducedProblems, raise, rethrowNonBodyValidation, validate } from '../../lib/admin/config-state.js'
 import { ModelConfigSchema, type ModelConfig } from '../../lib/config/gateway-config.js'
 import { deploymentRows, loadConfig, modelRow } from '../../lib/storage/config-store.js'
-import { adminSecurity } from './hooks.js'
-import { adminErrors, listOf } from './schemas.js'
+import { actorOf, adminSecurity } from './hooks.js'
+import { adminErrorResponses, listOf } from './schemas.js'
 import { deploymentView, DeploymentView, type DeploymentRow } from './deployments.js'
 
 const M = ModelConfigSchema.properties
@@ -31,11 +32,6 @@ const UpdateModel = Type.Object(
   },
   { additionalProperties: false, description: 'Fields to change. Deployments are changed under /admin/deployments.' },
 )
-type UpdateBody = Omit<Partial<ModelConfig>, 'strategy' | 'timeouts' | 'retries'> & {
-  strategy?: string | null
-  timeouts?: ModelConfig['timeouts'] | null
-  retries?: ModelConfig['retries'] | null
-}
 
 const ModelView = Type.Object({
   name: Type.String(),
@@ -83,17 +79,17 @@ const auditView = (row: Row, deployments: DeploymentRow[]) => {
   return { ...rest, deployments: rest.deployments.map(({ updatedAt: _d, ...d }) => d) }
 }
 
-export default async function modelRoutes(app: FastifyInstance) {
+const modelRoutes: FastifyPluginAsyncTypebox = async (app) => {
   // Bodies are validated in the handlers (attachValidation); querystring and params are not.
   app.addHook('preHandler', async (request) => rethrowNonBodyValidation(request))
-  const find = async (name: string) => {
-    const row = await app.db.model.findUnique({ where: { name } })
+  const find = async (db: Pick<FastifyInstance['db'], 'model' | 'deployment'>, name: string) => {
+    const row = await db.model.findUnique({ where: { name } })
     if (!row) throw errs.notFound('model', name)
-    return { row, deployments: await app.db.deployment.findMany({ where: { modelId: row.id }, orderBy: { position: 'asc' } }) }
+    return { row, deployments: await db.deployment.findMany({ where: { modelId: row.id }, orderBy: { position: 'asc' } }) }
   }
 
   app.get('/models', {
-    schema: { tags: ['Admin'], summary: 'List models with their deployments', security: adminSecurity, response: { 200: listOf(ModelView), ...adminErrors } },
+    schema: { tags: ['Admin'], summary: 'List models with their deployments', security: adminSecurity, response: { 200: listOf(ModelView), ...adminErrorResponses } },
   }, async () => {
     const [rows, deployments] = await Promise.all([
       app.db.model.findMany({ orderBy: { createdAt: 'asc' } }),
@@ -102,97 +98,104 @@ export default async function modelRoutes(app: FastifyInstance) {
     return { data: rows.map((r) => view(r, deployments.filter((d) => d.modelId === r.id))) }
   })
 
-  app.get<{ Params: Static<typeof NameParams> }>('/models/:name', {
-    schema: { tags: ['Admin'], summary: 'One model with its deployments', security: adminSecurity, params: NameParams, response: { 200: ModelView, ...adminErrors } },
+  app.get('/models/:name', {
+    schema: { tags: ['Admin'], summary: 'One model with its deployments', security: adminSecurity, params: NameParams, response: { 200: ModelView, ...adminErrorResponses } },
   }, async (request) => {
-    const { row, deployments } = await find(request.params.name)
+    const { row, deployments } = await find(app.db, request.params.name)
     return view(row, deployments)
   })
 
-  app.post<{ Body: ModelConfig }>('/models', {
+  app.post('/models', {
     schema: {
       tags: ['Admin'],
       summary: 'Create a model with its deployments (the YAML `models[]` shape)',
       security: adminSecurity,
       body: ModelConfigSchema,
-      response: { 201: ModelView, ...adminErrors },
+      response: { 201: ModelView, ...adminErrorResponses },
     },
     attachValidation: true,
   }, async (request, reply) => {
-    const body = validate<ModelConfig>(ModelConfigSchema, request.body)
-    if (await app.db.model.findUnique({ where: { name: body.name } })) throw errs.conflict(`name: model "${body.name}" already exists`, 'name')
-    const before = await loadConfig(app.db)
-    raise(introducedProblems(before, { ...before, models: [...before.models, body] }, { kind: 'models', name: body.name }))
-    const taken = await app.db.deployment.findMany({ where: { id: { in: deploymentRows(body, 'admin').map((d) => d.id) } }, select: { id: true } })
-    if (taken.length) throw errs.conflict(`deployments: id "${taken[0]!.id}" is already used by another model (set a distinct id)`, 'deployments')
-    await app.db.$transaction(async (tx) => {
+    const body = validate(ModelConfigSchema, request.body)
+    const created = await app.configService.write({ actor: actorOf(request), kinds: ['routing'] }, async (tx) => {
+      if (await tx.model.findUnique({ where: { name: body.name } })) throw errs.conflict(`name: model "${body.name}" already exists`, 'name')
+      const before = await loadConfig(tx)
+      raise(introducedProblems(before, { ...before, models: [...before.models, body] }, { kind: 'models', name: body.name }))
+      const rows = deploymentRows(body, 'admin')
+      const taken = await tx.deployment.findMany({ where: { id: { in: rows.map((d) => d.id) } }, select: { id: true } })
+      if (taken.length) throw errs.conflict(`deployments: id "${taken[0]!.id}" is already used by another model (set a distinct id)`, 'deployments')
       await tx.model.create({ data: modelRow(body, 'admin') })
-      for (const d of deploymentRows(body, 'admin')) await tx.deployment.create({ data: d })
+      for (const d of rows) await tx.deployment.create({ data: d })
+      const created = await find(tx, body.name)
+      return { result: created, audit: { action: 'model.create', target: created.row.name, before: null, after: auditView(created.row, created.deployments) } }
     })
-    const { row, deployments } = await find(body.name)
-    await app.audit(request, 'model.create', row.name, null, auditView(row, deployments))
-    await app.changes.publish(['routing'])
-    return reply.code(201).send(view(row, deployments))
+    return reply.code(201).send(view(created.row, created.deployments))
   })
 
-  app.patch<{ Params: Static<typeof NameParams>; Body: UpdateBody }>('/models/:name', {
+  app.patch('/models/:name', {
     schema: {
       tags: ['Admin'],
       summary: 'Change a model\'s aliases, fallbacks, strategy, context-window fallbacks, timeouts or retries',
       security: adminSecurity,
       params: NameParams,
       body: UpdateModel,
-      response: { 200: ModelView, ...adminErrors },
+      response: { 200: ModelView, ...adminErrorResponses },
     },
     attachValidation: true,
   }, async (request) => {
-    const patch = validate<UpdateBody>(UpdateModel, request.body)
-    const current = await find(request.params.name)
-    const before = await loadConfig(app.db)
-    const stored = before.models.find((m) => m.name === current.row.name)!
-    const next: Record<string, unknown> = { ...stored }
-    for (const [k, v] of Object.entries(patch)) {
-      if (v === null) delete next[k]
-      else next[k] = v
-    }
-    const model = next as unknown as ModelConfig
-    // The changed model goes last, so a clash is reported on its own fields.
-    const after = { ...before, models: [...before.models.filter((m) => m !== stored), model] }
-    raise(introducedProblems(before, after, { kind: 'models', name: model.name }))
-    const { id: _id, name: _name, ...data } = modelRow(model, 'admin')
-    await app.db.model.update({ where: { id: current.row.id }, data })
-    const updated = await find(model.name)
-    await app.audit(request, 'model.update', model.name, auditView(current.row, current.deployments), auditView(updated.row, updated.deployments))
-    await app.changes.publish(['routing'])
+    const patch = validate(UpdateModel, request.body)
+    const updated = await app.configService.write({ actor: actorOf(request), kinds: ['routing'] }, async (tx) => {
+      const current = await find(tx, request.params.name)
+      const before = await loadConfig(tx)
+      const stored = before.models.find((m) => m.name === current.row.name)!
+      const next: Record<string, unknown> = { ...stored }
+      for (const [k, v] of Object.entries(patch)) {
+        if (v === null) delete next[k]
+        else next[k] = v
+      }
+      const model = next as unknown as ModelConfig
+      // The changed model goes last, so a clash is reported on its own fields.
+      const after = { ...before, models: [...before.models.filter((m) => m !== stored), model] }
+      raise(introducedProblems(before, after, { kind: 'models', name: model.name }))
+      const { id: _id, name: _name, ...data } = modelRow(model, 'admin')
+      await tx.model.update({ where: { id: current.row.id }, data })
+      const updated = await find(tx, model.name)
+      return {
+        result: updated,
+        audit: { action: 'model.update', target: model.name, before: auditView(current.row, current.deployments), after: auditView(updated.row, updated.deployments) },
+      }
+    })
     return view(updated.row, updated.deployments)
   })
 
-  app.delete<{ Params: Static<typeof NameParams>; Querystring: Static<typeof ForceQuery> }>('/models/:name', {
+  app.delete('/models/:name', {
     schema: {
       tags: ['Admin'],
       summary: 'Delete a model and its deployments; 409 while other models, the default model or rules refer to it, unless ?force=true. A YAML model comes back on the next start.',
       security: adminSecurity,
       params: NameParams,
       querystring: ForceQuery,
-      response: { 200: ModelView, ...adminErrors },
+      response: { 200: ModelView, ...adminErrorResponses },
     },
   }, async (request) => {
-    const current = await find(request.params.name)
     const force = request.query.force === 'true'
-    if (!force) {
-      const before = await loadConfig(app.db)
-      const stored = before.models.find((m) => m.name === current.row.name)!
-      const problems = introducedProblems(before, { ...before, models: before.models.filter((m) => m !== stored) })
-      const names = new Set([stored.name, ...(stored.aliases ?? [])])
-      for (const r of await app.db.routingRule.findMany({ orderBy: [{ position: 'asc' }, { createdAt: 'asc' }] })) {
-        const action = parse<{ type?: string; model?: string }>(r.action, {})
-        if (action.type === 'model' && action.model && names.has(action.model)) problems.push(`rule "${r.name}" (${r.id}) routes to it`)
+    const current = await app.configService.write({ actor: actorOf(request), kinds: ['routing'] }, async (tx) => {
+      const current = await find(tx, request.params.name)
+      if (!force) {
+        const before = await loadConfig(tx)
+        const stored = before.models.find((m) => m.name === current.row.name)!
+        const problems = introducedProblems(before, { ...before, models: before.models.filter((m) => m !== stored) })
+        const names = new Set([stored.name, ...(stored.aliases ?? [])])
+        for (const r of await tx.routingRule.findMany({ orderBy: [{ position: 'asc' }, { createdAt: 'asc' }] })) {
+          const action = parse<{ type?: string; model?: string }>(r.action, {})
+          if (action.type === 'model' && action.model && names.has(action.model)) problems.push(`rule "${r.name}" (${r.id}) routes to it`)
+        }
+        if (problems.length) throw errs.conflict(`model "${stored.name}" is still referred to: ${problems.join('; ')}. Pass ?force=true to delete it anyway.`, 'name')
       }
-      if (problems.length) throw errs.conflict(`model "${stored.name}" is still referred to: ${problems.join('; ')}. Pass ?force=true to delete it anyway.`, 'name')
-    }
-    await app.db.model.delete({ where: { id: current.row.id } })
-    await app.audit(request, 'model.delete', current.row.name, auditView(current.row, current.deployments), null)
-    await app.changes.publish(['routing'])
+      await tx.model.delete({ where: { id: current.row.id } })
+      return { result: current, audit: { action: 'model.delete', target: current.row.name, before: auditView(current.row, current.deployments), after: null } }
+    })
     return view(current.row, current.deployments)
   })
 }
+
+export default modelRoutes

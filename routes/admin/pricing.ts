@@ -6,13 +6,14 @@
 // still wins over this table. Model ids may contain '/': URL-encode them
 // (/admin/pricing/openai/org%2Fmodel).
 import type { FastifyInstance } from 'fastify'
-import { Type, type Static } from '@sinclair/typebox'
+import type { FastifyPluginAsyncTypebox } from '../type-provider.js'
+import { Type } from '@sinclair/typebox'
 import { randomUUID } from 'node:crypto'
 import { adminErrors as errs } from '../../lib/admin/errors.js'
 import { lookupCatalogPrice } from '../../lib/cost/catalog.js'
 import { PROVIDER_TYPES } from '../../lib/providers/types.js'
-import { adminSecurity } from './hooks.js'
-import { adminErrors } from './schemas.js'
+import { actorOf, adminSecurity } from './hooks.js'
+import { adminErrorResponses } from './schemas.js'
 
 const ProviderType = Type.Union(PROVIDER_TYPES.map((t) => Type.Literal(t)))
 
@@ -72,9 +73,9 @@ function checkProviderType(type: string): void {
   }
 }
 
-export default async function pricingRoutes(app: FastifyInstance) {
-  app.get<{ Querystring: Static<typeof ListQuery> }>('/pricing', {
-    schema: { tags: ['Admin'], summary: 'Stored prices (catalog and admin), paged', security: adminSecurity, querystring: ListQuery, response: { 200: PricePage, ...adminErrors } },
+const pricingRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  app.get('/pricing', {
+    schema: { tags: ['Admin'], summary: 'Stored prices (catalog and admin), paged', security: adminSecurity, querystring: ListQuery, response: { 200: PricePage, ...adminErrorResponses } },
   }, async (request) => {
     const q = request.query
     const limit = q.limit === undefined ? 100 : Number(q.limit)
@@ -92,8 +93,8 @@ export default async function pricingRoutes(app: FastifyInstance) {
     return { data: rows.map(view), total, limit, offset }
   })
 
-  app.get<{ Params: Static<typeof KeyParams> }>('/pricing/:providerType/:model', {
-    schema: { tags: ['Admin'], summary: 'The stored price of one model', security: adminSecurity, params: KeyParams, response: { 200: PriceView, ...adminErrors } },
+  app.get('/pricing/:providerType/:model', {
+    schema: { tags: ['Admin'], summary: 'The stored price of one model', security: adminSecurity, params: KeyParams, response: { 200: PriceView, ...adminErrorResponses } },
   }, async (request) => {
     const { providerType, model } = request.params
     const row = await app.db.priceEntry.findUnique({ where: { providerType_model: { providerType, model } } })
@@ -101,54 +102,60 @@ export default async function pricingRoutes(app: FastifyInstance) {
     return view(row)
   })
 
-  app.put<{ Params: Static<typeof KeyParams>; Body: Static<typeof SetPrice> }>('/pricing/:providerType/:model', {
+  app.put('/pricing/:providerType/:model', {
     schema: {
       tags: ['Admin'],
       summary: 'Set an admin price for a model (replaces the catalog price); applies to the next request',
       security: adminSecurity,
       params: KeyParams,
       body: SetPrice,
-      response: { 200: PriceView, ...adminErrors },
+      response: { 200: PriceView, ...adminErrorResponses },
     },
   }, async (request) => {
     const { providerType, model } = request.params
     checkProviderType(providerType)
     const b = request.body
-    const before = await app.db.priceEntry.findUnique({ where: { providerType_model: { providerType, model } } })
     const data = { input: b.input, output: b.output, cacheRead: b.cacheRead ?? null, cacheWrite: b.cacheWrite ?? null, source: 'admin' }
-    const row = await app.db.priceEntry.upsert({
-      where: { providerType_model: { providerType, model } },
-      create: { id: randomUUID(), providerType, model, ...data },
-      update: data,
+    const row = await app.configService.write({ actor: actorOf(request), kinds: ['pricing'] }, async (tx) => {
+      const before = await tx.priceEntry.findUnique({ where: { providerType_model: { providerType, model } } })
+      const row = await tx.priceEntry.upsert({
+        where: { providerType_model: { providerType, model } },
+        create: { id: randomUUID(), providerType, model, ...data },
+        update: data,
+      })
+      return { result: row, audit: { action: 'pricing.set', target: `${providerType}/${model}`, before: auditView(before), after: auditView(row) } }
     })
-    await app.audit(request, 'pricing.set', `${providerType}/${model}`, auditView(before), auditView(row))
-    await app.changes.publish(['pricing'])
     return view(row)
   })
 
-  app.delete<{ Params: Static<typeof KeyParams> }>('/pricing/:providerType/:model', {
+  app.delete('/pricing/:providerType/:model', {
     schema: {
       tags: ['Admin'],
       summary: 'Remove an admin price: the catalog price applies again (catalog rows cannot be deleted: 409)',
       security: adminSecurity,
       params: KeyParams,
-      response: { 200: Type.Object({ removed: PriceView, current: Type.Union([PriceView, Type.Null()], { description: 'The catalog price now in force, if any' }) }), ...adminErrors },
+      response: { 200: Type.Object({ removed: PriceView, current: Type.Union([PriceView, Type.Null()], { description: 'The catalog price now in force, if any' }) }), ...adminErrorResponses },
     },
   }, async (request) => {
     const { providerType, model } = request.params
-    const row = await app.db.priceEntry.findUnique({ where: { providerType_model: { providerType, model } } })
-    if (!row) throw errs.notFound('price', `${providerType}/${model}`)
-    if (row.source !== 'admin') throw errs.conflict(`price "${providerType}/${model}" comes from the catalog and cannot be deleted; PUT an admin price to override it`, 'model')
-    const catalog = lookupCatalogPrice(providerType, model)
-    const current = catalog
-      ? await app.db.priceEntry.update({
-          where: { id: row.id },
-          data: { input: catalog.input, output: catalog.output, cacheRead: catalog.cacheRead ?? null, cacheWrite: catalog.cacheWrite ?? null, source: 'catalog' },
-        })
-      : null
-    if (!current) await app.db.priceEntry.delete({ where: { id: row.id } })
-    await app.audit(request, 'pricing.delete', `${providerType}/${model}`, auditView(row), auditView(current))
-    await app.changes.publish(['pricing'])
-    return { removed: view(row), current: current ? view(current) : null }
+    return app.configService.write({ actor: actorOf(request), kinds: ['pricing'] }, async (tx) => {
+      const row = await tx.priceEntry.findUnique({ where: { providerType_model: { providerType, model } } })
+      if (!row) throw errs.notFound('price', `${providerType}/${model}`)
+      if (row.source !== 'admin') throw errs.conflict(`price "${providerType}/${model}" comes from the catalog and cannot be deleted; PUT an admin price to override it`, 'model')
+      const catalog = lookupCatalogPrice(providerType, model)
+      const current = catalog
+        ? await tx.priceEntry.update({
+            where: { id: row.id },
+            data: { input: catalog.input, output: catalog.output, cacheRead: catalog.cacheRead ?? null, cacheWrite: catalog.cacheWrite ?? null, source: 'catalog' },
+          })
+        : null
+      if (!current) await tx.priceEntry.delete({ where: { id: row.id } })
+      return {
+        result: { removed: view(row), current: current ? view(current) : null },
+        audit: { action: 'pricing.delete', target: `${providerType}/${model}`, before: auditView(row), after: auditView(current) },
+      }
+    })
   })
 }
+
+export default pricingRoutes

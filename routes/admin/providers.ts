@@ -3,18 +3,19 @@
 // API keys are never returned: `apiKeySet`, plus `apiKeyRef` for a bare
 // ${VAR} reference.
 import type { FastifyInstance } from 'fastify'
-import { Type, type Static } from '@sinclair/typebox'
+import type { FastifyPluginAsyncTypebox } from '../type-provider.js'
+import { Type, type Static, type TSchema } from '@sinclair/typebox'
 import { adminErrors as errs } from '../../lib/admin/errors.js'
 import {
-  envReferenceProblems, introducedProblems, isEnvRef, maskHeaders, originOf, providerKeyProblems, providerUpstreamProblems, raise, restoreSecrets,
-  rethrowNonBodyValidation, secretsFollowingProblems, SET, validate,
+  assertConfigUnchanged, envReferenceProblems, introducedProblems, isEnvRef, maskHeaders, originOf, providerKeyProblems, providerUpstreamProblems, raise,
+  restoreSecrets, rethrowNonBodyValidation, secretsFollowingProblems, SET, validate,
 } from '../../lib/admin/config-state.js'
 import { ProviderConfigSchema, type ProviderConfig } from '../../lib/config/gateway-config.js'
 import { keyVarPolicy } from '../../lib/security/key-vars.js'
 import { upstreamPolicy } from '../../lib/security/upstream-guard.js'
 import { loadConfig, providerRow } from '../../lib/storage/config-store.js'
-import { adminSecurity } from './hooks.js'
-import { adminErrors, listOf } from './schemas.js'
+import { actorOf, adminSecurity } from './hooks.js'
+import { adminErrorResponses, listOf } from './schemas.js'
 
 const NameParams = Type.Object({ name: Type.String({ minLength: 1 }) })
 const ForceQuery = Type.Object({
@@ -22,7 +23,7 @@ const ForceQuery = Type.Object({
 })
 
 const P = ProviderConfigSchema.properties
-const orNull = <T extends import('@sinclair/typebox').TSchema>(s: T) => Type.Optional(Type.Union([s, Type.Null()]))
+const orNull = <T extends TSchema>(s: T) => Type.Optional(Type.Union([s, Type.Null()]))
 const UpdateProvider = Type.Object(
   {
     type: Type.Optional(P.type),
@@ -35,7 +36,6 @@ const UpdateProvider = Type.Object(
   },
   { additionalProperties: false, description: 'Fields to change; null removes an optional field. The name cannot change.' },
 )
-type UpdateBody = Static<typeof UpdateProvider>
 
 const ProviderView = Type.Object({
   name: Type.String(),
@@ -91,7 +91,7 @@ function auditView(row: Row) {
   return { ...rest, apiKey: apiKeySet ? SET : null }
 }
 
-export default async function providerRoutes(app: FastifyInstance) {
+const providerRoutes: FastifyPluginAsyncTypebox = async (app) => {
   // Bodies are validated in the handlers (attachValidation); querystring and params are not.
   app.addHook('preHandler', async (request) => rethrowNonBodyValidation(request))
   const keyPolicy = keyVarPolicy(app.config.env.PROVIDER_KEY_VARS)
@@ -100,37 +100,40 @@ export default async function providerRoutes(app: FastifyInstance) {
     const groups = await app.db.deployment.groupBy({ by: ['providerId'], _count: { _all: true } })
     return new Map(groups.map((g) => [g.providerId, g._count._all]))
   }
-  const find = async (name: string) => {
-    const row = await app.db.provider.findUnique({ where: { name } })
+  const find = async (db: Pick<FastifyInstance['db'], 'provider'>, name: string) => {
+    const row = await db.provider.findUnique({ where: { name } })
     if (!row) throw errs.notFound('provider', name)
     return row
   }
 
   app.get('/providers', {
-    schema: { tags: ['Admin'], summary: 'List providers (API keys are never returned)', security: adminSecurity, response: { 200: listOf(ProviderView), ...adminErrors } },
+    schema: { tags: ['Admin'], summary: 'List providers (API keys are never returned)', security: adminSecurity, response: { 200: listOf(ProviderView), ...adminErrorResponses } },
   }, async () => {
     const [rows, n] = await Promise.all([app.db.provider.findMany({ orderBy: { createdAt: 'asc' } }), counts()])
     return { data: rows.map((r) => view(r, n.get(r.id) ?? 0)) }
   })
 
-  app.get<{ Params: Static<typeof NameParams> }>('/providers/:name', {
-    schema: { tags: ['Admin'], summary: 'One provider', security: adminSecurity, params: NameParams, response: { 200: ProviderView, ...adminErrors } },
+  app.get('/providers/:name', {
+    schema: { tags: ['Admin'], summary: 'One provider', security: adminSecurity, params: NameParams, response: { 200: ProviderView, ...adminErrorResponses } },
   }, async (request) => {
-    const row = await find(request.params.name)
+    const row = await find(app.db, request.params.name)
     return view(row, await app.db.deployment.count({ where: { providerId: row.id } }))
   })
 
-  app.post<{ Body: ProviderConfig }>('/providers', {
+  // Writes check the new provider's address by resolving its host name, which
+  // is no work to do inside a transaction: they check against the stored
+  // configuration first, then the transaction makes sure it is still the same.
+  app.post('/providers', {
     schema: {
       tags: ['Admin'],
       summary: 'Create a provider (the YAML `providers[]` shape)',
       security: adminSecurity,
       body: ProviderConfigSchema,
-      response: { 201: ProviderView, ...adminErrors },
+      response: { 201: ProviderView, ...adminErrorResponses },
     },
     attachValidation: true,
   }, async (request, reply) => {
-    const body = validate<ProviderConfig>(ProviderConfigSchema, request.body)
+    const body = validate(ProviderConfigSchema, request.body)
     raise(restoreSecrets(body as Record<string, unknown>, undefined))
     raise(envReferenceProblems(body))
     raise(providerKeyProblems(body, keyPolicy))
@@ -138,25 +141,27 @@ export default async function providerRoutes(app: FastifyInstance) {
     const before = await loadConfig(app.db)
     raise(introducedProblems(before, { ...before, providers: [...before.providers, body] }, { kind: 'providers', name: body.name }))
     raise(await providerUpstreamProblems(body, upstream))
-    const row = await app.db.provider.create({ data: providerRow(body, 'admin') })
-    await app.audit(request, 'provider.create', row.name, null, auditView(row))
-    await app.changes.publish(['routing'])
+    const row = await app.configService.write({ actor: actorOf(request), kinds: ['routing'] }, async (tx) => {
+      await assertConfigUnchanged(tx, before)
+      const row = await tx.provider.create({ data: providerRow(body, 'admin') })
+      return { result: row, audit: { action: 'provider.create', target: row.name, before: null, after: auditView(row) } }
+    })
     return reply.code(201).send(view(row, 0))
   })
 
-  app.patch<{ Params: Static<typeof NameParams>; Body: UpdateBody }>('/providers/:name', {
+  app.patch('/providers/:name', {
     schema: {
       tags: ['Admin'],
       summary: 'Change a provider: type, base URL, API key, headers, timeouts...',
       security: adminSecurity,
       params: NameParams,
       body: UpdateProvider,
-      response: { 200: ProviderView, ...adminErrors },
+      response: { 200: ProviderView, ...adminErrorResponses },
     },
     attachValidation: true,
   }, async (request) => {
-    const patch = validate<UpdateBody>(UpdateProvider, request.body)
-    const current = await find(request.params.name)
+    const patch = validate(UpdateProvider, request.body)
+    const current = await find(app.db, request.params.name)
     const stored = configOf(current)
     // As sent, before placeholders are replaced by the stored secrets.
     const sent = { ...patch, headers: patch.headers ? { ...patch.headers } : patch.headers }
@@ -167,7 +172,7 @@ export default async function providerRoutes(app: FastifyInstance) {
       if (v === null) delete merged[k]
       else merged[k] = v
     }
-    const next = validate<ProviderConfig>(ProviderConfigSchema, merged)
+    const next = validate(ProviderConfigSchema, merged)
     const before = await loadConfig(app.db)
     const after = { ...before, providers: [...before.providers.filter((p) => p.name !== next.name), next] }
     raise([
@@ -177,43 +182,50 @@ export default async function providerRoutes(app: FastifyInstance) {
     ])
     // The row becomes admin-owned, so its destination is checked even when unchanged.
     raise(await providerUpstreamProblems(next, upstream))
-    const row = await app.db.provider.update({ where: { id: current.id }, data: providerRow(next, 'admin') })
-    await app.audit(request, 'provider.update', row.name, auditView(current), auditView(row))
-    await app.changes.publish(['routing'])
+    const row = await app.configService.write({ actor: actorOf(request), kinds: ['routing'] }, async (tx) => {
+      // The configuration includes the stored secrets the merge started from.
+      await assertConfigUnchanged(tx, before)
+      const row = await tx.provider.update({ where: { id: current.id }, data: providerRow(next, 'admin') })
+      return { result: row, audit: { action: 'provider.update', target: row.name, before: auditView(current), after: auditView(row) } }
+    })
     return view(row, await app.db.deployment.count({ where: { providerId: row.id } }))
   })
 
-  app.delete<{ Params: Static<typeof NameParams>; Querystring: Static<typeof ForceQuery> }>('/providers/:name', {
+  app.delete('/providers/:name', {
     schema: {
       tags: ['Admin'],
       summary: 'Delete a provider; 409 while deployments use it unless ?force=true, which deletes them too',
       security: adminSecurity,
       params: NameParams,
       querystring: ForceQuery,
-      response: { 200: ProviderView, ...adminErrors },
+      response: { 200: ProviderView, ...adminErrorResponses },
     },
   }, async (request) => {
-    const row = await find(request.params.name)
-    const deployments = await app.db.deployment.findMany({ where: { providerId: row.id }, select: { id: true } })
     const force = request.query.force === 'true'
-    if (!force) {
-      const problems: string[] = []
-      if (deployments.length) {
-        problems.push(`provider "${row.name}" is used by ${deployments.length} deployment(s): ${deployments.map((d) => d.id).join(', ')}`)
+    return app.configService.write({ actor: actorOf(request), kinds: ['routing'] }, async (tx) => {
+      const row = await find(tx, request.params.name)
+      const deployments = await tx.deployment.findMany({ where: { providerId: row.id }, select: { id: true } })
+      if (!force) {
+        const problems: string[] = []
+        if (deployments.length) {
+          problems.push(`provider "${row.name}" is used by ${deployments.length} deployment(s): ${deployments.map((d) => d.id).join(', ')}`)
+        }
+        const before = await loadConfig(tx)
+        const after = {
+          ...before,
+          providers: before.providers.filter((p) => p.name !== row.name),
+          models: before.models.map((m) => ({ ...m, deployments: m.deployments.filter((d) => d.provider !== row.name) })),
+        }
+        problems.push(...introducedProblems(before, after))
+        if (problems.length) throw errs.conflict(`${problems.join('; ')}. Pass ?force=true to delete it anyway (its deployments go with it).`, 'name')
       }
-      const before = await loadConfig(app.db)
-      const after = {
-        ...before,
-        providers: before.providers.filter((p) => p.name !== row.name),
-        models: before.models.map((m) => ({ ...m, deployments: m.deployments.filter((d) => d.provider !== row.name) })),
+      await tx.provider.delete({ where: { id: row.id } })
+      return {
+        result: view(row, deployments.length),
+        audit: { action: 'provider.delete', target: row.name, before: auditView(row), after: force ? { deletedDeployments: deployments.map((d) => d.id) } : null },
       }
-      problems.push(...introducedProblems(before, after))
-      if (problems.length) throw errs.conflict(`${problems.join('; ')}. Pass ?force=true to delete it anyway (its deployments go with it).`, 'name')
-    }
-    const count = deployments.length
-    await app.db.provider.delete({ where: { id: row.id } })
-    await app.audit(request, 'provider.delete', row.name, auditView(row), force ? { deletedDeployments: deployments.map((d) => d.id) } : null)
-    await app.changes.publish(['routing'])
-    return view(row, count)
+    })
   })
 }
+
+export default providerRoutes

@@ -1,13 +1,15 @@
-import type { FastifyInstance } from 'fastify'
-import { Type, type Static } from '@sinclair/typebox'
+import { Type } from '@sinclair/typebox'
 import { adminErrors as errs } from '../../lib/admin/errors.js'
+import type { AuditEntry } from '../../lib/admin/config-service.js'
 import { modelExpectedCompletion, RoutingPlanner } from '../../lib/routing/planner.js'
 import { estimateRequestCost } from '../../lib/cost/compute.js'
 import { hashKey } from '../../lib/keys/keys.js'
 import { countPromptTokens } from '../../lib/cost/tokens.js'
 import type { ChatCompletionRequest } from '../../lib/openai/types.js'
-import { adminSecurity } from './hooks.js'
-import { adminErrors, StrategyName } from './schemas.js'
+import { STRATEGY_NAMES } from '../../lib/strategies/index.js'
+import type { FastifyPluginAsyncTypebox } from '../type-provider.js'
+import { actorOf, adminSecurity } from './hooks.js'
+import { adminErrorResponses, StrategyName } from './schemas.js'
 
 const StrategyState = Type.Object({
   strategy: Type.String({ description: 'Global strategy' }),
@@ -34,7 +36,7 @@ const RoutingTest = Type.Object(
   { additionalProperties: false },
 )
 
-export default async function routingAdminRoutes(app: FastifyInstance) {
+const routingAdminRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const state = async () => {
     const [fallback, models] = await Promise.all([
       app.db.setting.findUnique({ where: { key: 'routing.rulesFallback' } }),
@@ -44,64 +46,72 @@ export default async function routingAdminRoutes(app: FastifyInstance) {
       strategy: app.modelRouting.table.strategy,
       rulesFallback: fallback ? (JSON.parse(fallback.value) as string) : 'model',
       models: models.map((m) => ({ model: m.name, strategy: m.strategy! })),
-      available: ['model', 'cost', 'latency', 'balanced', 'least-busy', 'rules'],
+      available: [...STRATEGY_NAMES],
     }
   }
 
   app.get('/routing/strategy', {
-    schema: { tags: ['Admin'], summary: 'The routing strategy in force', security: adminSecurity, response: { 200: StrategyState, ...adminErrors } },
+    schema: { tags: ['Admin'], summary: 'The routing strategy in force', security: adminSecurity, response: { 200: StrategyState, ...adminErrorResponses } },
   }, async () => state())
 
-  app.post<{ Body: Static<typeof SetStrategy> }>('/routing/strategy', {
+  app.post('/routing/strategy', {
     schema: {
       tags: ['Admin'],
       summary: 'Switch the routing strategy (global or per model); applies to the next request',
       security: adminSecurity,
       body: SetStrategy,
-      response: { 200: StrategyState, ...adminErrors },
+      response: { 200: StrategyState, ...adminErrorResponses },
     },
   }, async (request) => {
     const { strategy, model, rulesFallback } = request.body
-    if (model) {
-      const row = await app.db.model.findUnique({ where: { name: model } })
-      if (!row) throw errs.notFound('model', model)
-      await app.db.model.update({ where: { id: row.id }, data: { strategy, source: 'admin' } })
-      await app.audit(request, 'routing.strategy.model', model, row.strategy, strategy)
-    } else {
-      if (strategy === null) throw errs.invalid('strategy: null is only valid with "model" (clears a per-model override)', 'strategy')
-      const before = app.modelRouting.table.strategy
-      await app.db.setting.upsert({
-        where: { key: 'routing.strategy' },
-        create: { key: 'routing.strategy', value: JSON.stringify(strategy), source: 'admin' },
-        update: { value: JSON.stringify(strategy), source: 'admin' },
-      })
-      await app.audit(request, 'routing.strategy', null, before, strategy)
-    }
-    if (rulesFallback) {
-      const prev = await app.db.setting.findUnique({ where: { key: 'routing.rulesFallback' } })
-      if (rulesFallback === 'rules') throw errs.invalid('rulesFallback: cannot be "rules"', 'rulesFallback')
-      await app.db.setting.upsert({
-        where: { key: 'routing.rulesFallback' },
-        create: { key: 'routing.rulesFallback', value: JSON.stringify(rulesFallback), source: 'admin' },
-        update: { value: JSON.stringify(rulesFallback), source: 'admin' },
-      })
-      await app.audit(request, 'routing.rulesFallback', null, prev ? JSON.parse(prev.value) : 'model', rulesFallback)
-    }
-    await app.changes.publish(['routing'])
+    // Checked before anything is written, so a bad request changes nothing.
+    if (!model && strategy === null) throw errs.invalid('strategy: null is only valid with "model" (clears a per-model override)', 'strategy')
+    if (rulesFallback === 'rules') throw errs.invalid('rulesFallback: cannot be "rules"', 'rulesFallback')
+    await app.configService.write({ actor: actorOf(request), kinds: ['routing'] }, async (tx) => {
+      const audit: AuditEntry[] = []
+      if (model) {
+        const row = await tx.model.findUnique({ where: { name: model } })
+        if (!row) throw errs.notFound('model', model)
+        await tx.model.update({ where: { id: row.id }, data: { strategy, source: 'admin' } })
+        audit.push({ action: 'routing.strategy.model', target: model, before: row.strategy, after: strategy })
+      } else {
+        const prev = await tx.setting.findUnique({ where: { key: 'routing.strategy' } })
+        const value = JSON.stringify(strategy)
+        await tx.setting.upsert({
+          where: { key: 'routing.strategy' },
+          create: { key: 'routing.strategy', value, source: 'admin' },
+          update: { value, source: 'admin' },
+        })
+        audit.push({ action: 'routing.strategy', target: null, before: prev ? JSON.parse(prev.value) : 'model', after: strategy })
+      }
+      if (rulesFallback) {
+        const prev = await tx.setting.findUnique({ where: { key: 'routing.rulesFallback' } })
+        const value = JSON.stringify(rulesFallback)
+        await tx.setting.upsert({
+          where: { key: 'routing.rulesFallback' },
+          create: { key: 'routing.rulesFallback', value, source: 'admin' },
+          update: { value, source: 'admin' },
+        })
+        audit.push({ action: 'routing.rulesFallback', target: null, before: prev ? JSON.parse(prev.value) : 'model', after: rulesFallback })
+      }
+      return { result: undefined, audit }
+    })
     return state()
   })
 
-  app.post<{ Body: Static<typeof RoutingTest> }>('/routing/test', {
+  app.post('/routing/test', {
     config: { readOnly: true },
     schema: {
       tags: ['Admin'],
       summary: 'Dry run: which deployments a request would go to, in order, and why (no upstream call)',
       security: adminSecurity,
       body: RoutingTest,
-      response: { ...adminErrors },
+      // Not described field by field: the plan's explanation is free-form.
+      response: { 200: Type.Unknown({ description: 'The model, strategy, ranked candidates with price, latency and reason, and the excluded deployments' }), ...adminErrorResponses },
     },
   }, async (request) => {
-    const body = request.body.request as Record<string, unknown> & { model: string }
+    // Any chat request body: fields beyond model pass through (additionalProperties).
+    const body: Record<string, unknown> & { model: string } = request.body.request
     const table = app.modelRouting.table
     const resolution = table.resolve(body.model)
     if (!resolution) throw errs.notFound('model', body.model)
@@ -159,3 +169,5 @@ export default async function routingAdminRoutes(app: FastifyInstance) {
     }
   })
 }
+
+export default routingAdminRoutes

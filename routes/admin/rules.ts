@@ -3,14 +3,16 @@
 // enabled rule whose conditions all hold decides the model, the deployments or
 // the strategy of the request. Changes apply to the very next request.
 import type { FastifyInstance } from 'fastify'
+import type { FastifyPluginAsyncTypebox } from '../type-provider.js'
 import { Type, type Static, type TSchema } from '@sinclair/typebox'
 import { randomUUID } from 'node:crypto'
 import { adminErrors as errs } from '../../lib/admin/errors.js'
-import { raise, rethrowNonBodyValidation, schemaCheck } from '../../lib/admin/config-state.js'
-import { STRATEGY_NAMES } from '../../lib/strategies/index.js'
+import { raise, rethrowNonBodyValidation } from '../../lib/admin/config-state.js'
+import { schemaProblems } from '../../lib/config/gateway-config.js'
+import { STRATEGY_NAMES, type RankingStrategyName } from '../../lib/strategies/index.js'
 import type { RuleAction, RuleConditions } from '../../lib/strategies/rules.js'
-import { adminSecurity } from './hooks.js'
-import { adminErrors, IdParams, listOf } from './schemas.js'
+import { actorOf, adminSecurity } from './hooks.js'
+import { adminErrorResponses, IdParams, listOf } from './schemas.js'
 
 const tokens = (description: string) => Type.Optional(Type.Integer({ minimum: 0, description }))
 
@@ -40,7 +42,8 @@ export const RuleConditionsSchema = Type.Object(
   { additionalProperties: false, description: 'All given conditions must hold; none = matches every request' },
 )
 
-const ActionSchemas: Record<RuleAction['type'], TSchema> = {
+const RANKING_STRATEGIES = STRATEGY_NAMES.filter((s): s is RankingStrategyName => s !== 'rules')
+const ActionSchemas = {
   model: Type.Object(
     { type: Type.Literal('model'), model: Type.String({ minLength: 1, description: 'A model name or alias' }) },
     { additionalProperties: false, description: 'Route to another public model' },
@@ -50,12 +53,12 @@ const ActionSchemas: Record<RuleAction['type'], TSchema> = {
     { additionalProperties: false, description: 'Route to these deployments of the requested model, in order' },
   ),
   strategy: Type.Object(
-    { type: Type.Literal('strategy'), strategy: Type.Union(STRATEGY_NAMES.filter((s) => s !== 'rules').map((s) => Type.Literal(s))) },
+    { type: Type.Literal('strategy'), strategy: Type.Union(RANKING_STRATEGIES.map((s) => Type.Literal(s))) },
     { additionalProperties: false, description: 'Rank the deployments with this strategy' },
   ),
-}
+} satisfies Record<RuleAction['type'], TSchema>
 const ACTION_TYPES = Object.keys(ActionSchemas) as Array<RuleAction['type']>
-export const RuleActionSchema = Type.Union(Object.values(ActionSchemas))
+export const RuleActionSchema = Type.Union([ActionSchemas.model, ActionSchemas.deployments, ActionSchemas.strategy])
 
 const Fields = {
   name: Type.String({ minLength: 1, maxLength: 200 }),
@@ -70,13 +73,7 @@ const UpdateRule = Type.Partial(Type.Object(Fields), { additionalProperties: fal
 const CreateRuleShape = Type.Object({ ...Fields, action: Type.Unknown() }, { additionalProperties: false })
 const UpdateRuleShape = Type.Partial(Type.Object({ ...Fields, action: Type.Unknown() }), { additionalProperties: false })
 
-interface RuleBody {
-  name?: string
-  position?: number
-  enabled?: boolean
-  conditions?: RuleConditions
-  action?: RuleAction
-}
+type RuleBody = Static<typeof UpdateRule>
 
 const RuleView = Type.Object({
   id: Type.String(),
@@ -113,7 +110,7 @@ const auditView = (r: Row) => {
 }
 
 function shapeProblems(body: unknown, partial: boolean): string[] {
-  const problems = schemaCheck(partial ? UpdateRuleShape : CreateRuleShape, body)
+  const problems = schemaProblems(partial ? UpdateRuleShape : CreateRuleShape, body)
   if (problems.length || !body || typeof body !== 'object') return problems
   const b = body as RuleBody & { action?: unknown }
   if (b.action !== undefined) {
@@ -121,7 +118,7 @@ function shapeProblems(body: unknown, partial: boolean): string[] {
     if (!a || typeof a !== 'object' || Array.isArray(a)) problems.push('action: Expected object')
     else if (!ACTION_TYPES.includes(a.type as RuleAction['type']))
       problems.push(`action.type: expected one of ${ACTION_TYPES.map((t) => JSON.stringify(t)).join(', ')}`)
-    else problems.push(...schemaCheck(ActionSchemas[a.type as RuleAction['type']], a, 'action'))
+    else problems.push(...schemaProblems(ActionSchemas[a.type as RuleAction['type']], a, 'action'))
   }
   const c = b.conditions
   if (c?.minPromptTokens !== undefined && c.maxPromptTokens !== undefined && c.maxPromptTokens < c.minPromptTokens) {
@@ -130,94 +127,96 @@ function shapeProblems(body: unknown, partial: boolean): string[] {
   return problems
 }
 
-export default async function ruleRoutes(app: FastifyInstance) {
+const ruleRoutes: FastifyPluginAsyncTypebox = async (app) => {
   // Bodies are validated in the handlers (attachValidation); querystring and params are not.
   app.addHook('preHandler', async (request) => rethrowNonBodyValidation(request))
-  const find = async (id: string) => {
-    const row = await app.db.routingRule.findUnique({ where: { id } })
+  const find = async (db: Pick<FastifyInstance['db'], 'routingRule'>, id: string) => {
+    const row = await db.routingRule.findUnique({ where: { id } })
     if (!row) throw errs.notFound('rule', id)
     return row
   }
 
   /** The action's references must exist now (they may disappear later: a rule then no longer applies). */
-  const referenceProblems = async (action: RuleAction | undefined): Promise<string[]> => {
+  const referenceProblems = async (db: Pick<FastifyInstance['db'], 'deployment' | 'model'>, action: RuleAction | undefined): Promise<string[]> => {
     if (!action) return []
     if (action.type === 'deployments') {
-      const found = new Set((await app.db.deployment.findMany({ where: { id: { in: action.deploymentIds } }, select: { id: true } })).map((d) => d.id))
+      const found = new Set((await db.deployment.findMany({ where: { id: { in: action.deploymentIds } }, select: { id: true } })).map((d) => d.id))
       return action.deploymentIds.flatMap((id, i) => (found.has(id) ? [] : [`action.deploymentIds[${i}]: unknown deployment "${id}"`]))
     }
     if (action.type === 'model') {
-      const models = await app.db.model.findMany({ select: { name: true, aliases: true } })
+      const models = await db.model.findMany({ select: { name: true, aliases: true } })
       const known = models.some((m) => m.name === action.model || parse<string[]>(m.aliases, []).includes(action.model))
       return known ? [] : [`action.model: unknown model "${action.model}"`]
     }
     return []
   }
 
-  const check = async (body: unknown, partial: boolean): Promise<RuleBody> => {
-    raise(shapeProblems(body, partial))
-    const b = body as RuleBody
-    raise(await referenceProblems(b.action))
-    return b
-  }
-
   app.get('/rules', {
-    schema: { tags: ['Admin'], summary: 'Routing rules in evaluation order (used while the rules strategy is in force)', security: adminSecurity, response: { 200: listOf(RuleView), ...adminErrors } },
+    schema: { tags: ['Admin'], summary: 'Routing rules in evaluation order (used while the rules strategy is in force)', security: adminSecurity, response: { 200: listOf(RuleView), ...adminErrorResponses } },
   }, async () => ({ data: (await app.db.routingRule.findMany({ orderBy: [{ position: 'asc' }, { createdAt: 'asc' }] })).map(view) }))
 
-  app.get<{ Params: Static<typeof IdParams> }>('/rules/:id', {
-    schema: { tags: ['Admin'], summary: 'One routing rule', security: adminSecurity, params: IdParams, response: { 200: RuleView, ...adminErrors } },
-  }, async (request) => view(await find(request.params.id)))
+  app.get('/rules/:id', {
+    schema: { tags: ['Admin'], summary: 'One routing rule', security: adminSecurity, params: IdParams, response: { 200: RuleView, ...adminErrorResponses } },
+  }, async (request) => view(await find(app.db, request.params.id)))
 
   app.post('/rules', {
-    schema: { tags: ['Admin'], summary: 'Create a routing rule', security: adminSecurity, body: CreateRule, response: { 201: RuleView, ...adminErrors } },
+    schema: { tags: ['Admin'], summary: 'Create a routing rule', security: adminSecurity, body: CreateRule, response: { 201: RuleView, ...adminErrorResponses } },
     attachValidation: true,
   }, async (request, reply) => {
-    const b = await check(request.body, false)
-    const last = await app.db.routingRule.findFirst({ orderBy: { position: 'desc' } })
-    const row = await app.db.routingRule.create({
-      data: {
-        id: `rule_${randomUUID().replace(/-/g, '').slice(0, 20)}`,
-        name: b.name!,
-        position: b.position ?? (last ? last.position + 1 : 0),
-        enabled: b.enabled ?? true,
-        conditions: JSON.stringify(b.conditions ?? {}),
-        action: JSON.stringify(b.action),
-      },
+    raise(shapeProblems(request.body, false))
+    const b = request.body
+    const row = await app.configService.write({ actor: actorOf(request), kinds: ['rules'] }, async (tx) => {
+      raise(await referenceProblems(tx, b.action))
+      const last = await tx.routingRule.findFirst({ orderBy: { position: 'desc' } })
+      const row = await tx.routingRule.create({
+        data: {
+          id: `rule_${randomUUID().replace(/-/g, '').slice(0, 20)}`,
+          name: b.name,
+          position: b.position ?? (last ? last.position + 1 : 0),
+          enabled: b.enabled ?? true,
+          conditions: JSON.stringify(b.conditions ?? {}),
+          action: JSON.stringify(b.action),
+        },
+      })
+      return { result: row, audit: { action: 'rule.create', target: row.id, before: null, after: auditView(row) } }
     })
-    await app.audit(request, 'rule.create', row.id, null, auditView(row))
-    await app.changes.publish(['rules'])
     return reply.code(201).send(view(row))
   })
 
-  app.patch<{ Params: Static<typeof IdParams> }>('/rules/:id', {
-    schema: { tags: ['Admin'], summary: 'Change a rule (conditions and action are replaced whole)', security: adminSecurity, params: IdParams, body: UpdateRule, response: { 200: RuleView, ...adminErrors } },
+  app.patch('/rules/:id', {
+    schema: { tags: ['Admin'], summary: 'Change a rule (conditions and action are replaced whole)', security: adminSecurity, params: IdParams, body: UpdateRule, response: { 200: RuleView, ...adminErrorResponses } },
     attachValidation: true,
   }, async (request) => {
-    const before = await find(request.params.id)
-    const b = await check(request.body, true)
-    const row = await app.db.routingRule.update({
-      where: { id: before.id },
-      data: {
-        ...(b.name !== undefined ? { name: b.name } : {}),
-        ...(b.position !== undefined ? { position: b.position } : {}),
-        ...(b.enabled !== undefined ? { enabled: b.enabled } : {}),
-        ...(b.conditions !== undefined ? { conditions: JSON.stringify(b.conditions) } : {}),
-        ...(b.action !== undefined ? { action: JSON.stringify(b.action) } : {}),
-      },
+    const row = await app.configService.write({ actor: actorOf(request), kinds: ['rules'] }, async (tx) => {
+      const before = await find(tx, request.params.id)
+      raise(shapeProblems(request.body, true))
+      const b = request.body
+      raise(await referenceProblems(tx, b.action))
+      const row = await tx.routingRule.update({
+        where: { id: before.id },
+        data: {
+          ...(b.name !== undefined ? { name: b.name } : {}),
+          ...(b.position !== undefined ? { position: b.position } : {}),
+          ...(b.enabled !== undefined ? { enabled: b.enabled } : {}),
+          ...(b.conditions !== undefined ? { conditions: JSON.stringify(b.conditions) } : {}),
+          ...(b.action !== undefined ? { action: JSON.stringify(b.action) } : {}),
+        },
+      })
+      return { result: row, audit: { action: 'rule.update', target: row.id, before: auditView(before), after: auditView(row) } }
     })
-    await app.audit(request, 'rule.update', row.id, auditView(before), auditView(row))
-    await app.changes.publish(['rules'])
     return view(row)
   })
 
-  app.delete<{ Params: Static<typeof IdParams> }>('/rules/:id', {
-    schema: { tags: ['Admin'], summary: 'Delete a rule', security: adminSecurity, params: IdParams, response: { 200: RuleView, ...adminErrors } },
+  app.delete('/rules/:id', {
+    schema: { tags: ['Admin'], summary: 'Delete a rule', security: adminSecurity, params: IdParams, response: { 200: RuleView, ...adminErrorResponses } },
   }, async (request) => {
-    const row = await find(request.params.id)
-    await app.db.routingRule.delete({ where: { id: row.id } })
-    await app.audit(request, 'rule.delete', row.id, auditView(row), null)
-    await app.changes.publish(['rules'])
+    const row = await app.configService.write({ actor: actorOf(request), kinds: ['rules'] }, async (tx) => {
+      const row = await find(tx, request.params.id)
+      await tx.routingRule.delete({ where: { id: row.id } })
+      return { result: row, audit: { action: 'rule.delete', target: row.id, before: auditView(row), after: null } }
+    })
     return view(row)
   })
 }
+
+export default ruleRoutes

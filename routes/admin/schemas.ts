@@ -4,7 +4,8 @@ import { STRATEGY_NAMES } from '../../lib/strategies/index.js'
 
 export const StrategyName = Type.Union(STRATEGY_NAMES.map((s) => Type.Literal(s)))
 
-export const adminErrors = {
+/** The error responses every admin route documents; the errors themselves are lib/admin/errors.ts's adminErrors. */
+export const adminErrorResponses = {
   400: { description: 'Invalid input (the message names the field)', ...ErrorBody },
   401: { description: 'Missing, expired or invalid token', ...ErrorBody },
   403: { description: 'Viewer token on a write', ...ErrorBody },

@@ -3,12 +3,12 @@
 // latency, in-flight counts and recent errors. Traffic comes from memory
 // (app.traffic, this instance); spend from the usage records, cached a few
 // seconds so a polling dashboard never hammers the database.
-import type { FastifyInstance } from 'fastify'
-import { Type, type Static } from '@sinclair/typebox'
+import { Type } from '@sinclair/typebox'
 import { BUCKET_MS, type TrafficPoint } from '../../lib/stats/traffic.js'
 import { startOfUtcDay, startOfUtcMonth } from '../../lib/limits/periods.js'
+import type { FastifyPluginAsyncTypebox } from '../type-provider.js'
 import { adminSecurity } from './hooks.js'
-import { adminErrors } from './schemas.js'
+import { adminErrorResponses } from './schemas.js'
 
 export const SPEND_CACHE_MS = 5_000
 /** Window of the per-deployment percentiles. */
@@ -109,7 +109,7 @@ interface Spend {
 const round = (v: number) => Math.round(v * 1e10) / 1e10
 const column = (points: TrafficPoint[], pick: (p: TrafficPoint) => number | undefined) => points.map((p) => pick(p) ?? null)
 
-export default async function statsRoutes(app: FastifyInstance) {
+const statsRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const spendSince = async (from: Date) =>
     (await app.db.usageRecord.aggregate({ where: { createdAt: { gte: from } }, _sum: { costUsd: true } }))._sum.costUsd ?? 0
   let cached: { at: number; value: Promise<Spend> } | undefined
@@ -130,19 +130,21 @@ export default async function statsRoutes(app: FastifyInstance) {
     return cached.value
   }
 
-  app.get<{ Querystring: Static<typeof OverviewQuery> }>('/stats/overview', {
+  app.get('/stats/overview', {
     schema: {
       tags: ['Admin'],
       summary: 'Traffic over the last hour or day (requests, errors, latency and TTFT percentiles, tokens, cost) and spend today and this month',
       security: adminSecurity,
       querystring: OverviewQuery,
-      response: { 200: Overview, ...adminErrors },
+      response: { 200: Overview, ...adminErrorResponses },
     },
   }, async (request) => {
     const window = request.query.window ?? '1h'
     const now = Date.now()
     const s = app.traffic.series({ now, ...WINDOWS[window] })
-    const nullable = <T extends object>(o: T) => Object.fromEntries(Object.entries(o).map(([k, v]) => [k, v ?? null]))
+    // Figures with no sample are null in the answer (the schema's Ms).
+    const nullable = <T extends object>(o: T) =>
+      Object.fromEntries(Object.entries(o).map(([k, v]) => [k, v ?? null])) as { [K in keyof T]-?: undefined extends T[K] ? Exclude<T[K], undefined> | null : T[K] }
     return {
       window,
       stepSeconds: s.stepMs / 1000,
@@ -170,7 +172,7 @@ export default async function statsRoutes(app: FastifyInstance) {
       tags: ['Admin'],
       summary: 'Per deployment: in-flight requests, attempts, errors and latency percentiles over the last 15 minutes; recent failed attempts',
       security: adminSecurity,
-      response: { 200: DeploymentStats, ...adminErrors },
+      response: { 200: DeploymentStats, ...adminErrorResponses },
     },
   }, async () => {
     const now = Date.now()
@@ -199,3 +201,5 @@ export default async function statsRoutes(app: FastifyInstance) {
     return { windowSeconds: DEPLOYMENT_WINDOW_MS / 1000, data, recentErrors }
   })
 }
+
+export default statsRoutes

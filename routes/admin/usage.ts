@@ -3,12 +3,12 @@
 // records' own (the same the x-switchyard-cost-usd header and the stream's
 // switchyard.cost_usd reported); the part the gateway had to estimate, for
 // requests whose upstream usage never arrived, is shown apart as well.
-import type { FastifyInstance } from 'fastify'
-import { Type, type Static } from '@sinclair/typebox'
+import { Type } from '@sinclair/typebox'
 import { adminErrors as errs } from '../../lib/admin/errors.js'
 import { startOfUtcDay, startOfUtcMonth } from '../../lib/limits/periods.js'
+import type { FastifyPluginAsyncTypebox } from '../type-provider.js'
 import { adminSecurity } from './hooks.js'
-import { adminErrors } from './schemas.js'
+import { adminErrorResponses } from './schemas.js'
 
 export const USAGE_GROUPS = ['key', 'model', 'deployment', 'day'] as const
 type Group = (typeof USAGE_GROUPS)[number]
@@ -73,14 +73,14 @@ interface Agg {
   _sum: { promptTokens: number | null; completionTokens: number | null; costUsd: number | null }
 }
 
-export default async function usageRoutes(app: FastifyInstance) {
-  app.get<{ Querystring: Static<typeof Query> }>('/usage', {
+const usageRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  app.get('/usage', {
     schema: {
       tags: ['Admin'],
       summary: 'Spend and tokens grouped by key, model, deployment and/or day, and the state of every budget',
       security: adminSecurity,
       querystring: Query,
-      response: { 200: Report, ...adminErrors },
+      response: { 200: Report, ...adminErrorResponses },
     },
   }, async (request) => {
     const q = request.query
@@ -166,3 +166,5 @@ export default async function usageRoutes(app: FastifyInstance) {
 
 /** Sums of float costs, rounded to 1e-10 like the recorded costs. */
 const round = (v: number) => Math.round(v * 1e10) / 1e10
+
+export default usageRoutes

@@ -8,10 +8,10 @@ const cs: Candidate[] = [
 ]
 const signals: RoutingSignals = { promptTokens: 10, stream: false, latency: () => undefined, inFlight: () => 0, random: () => 0.5 }
 
-test('registry lists and creates every strategy', async (t) => {
+test('registry lists every strategy and creates every ranking one', async (t) => {
   t.same([...STRATEGY_NAMES], ['model', 'cost', 'latency', 'balanced', 'least-busy', 'rules'])
   t.ok(Object.isFrozen(STRATEGY_NAMES))
-  for (const name of STRATEGY_NAMES) {
+  for (const name of STRATEGY_NAMES.filter((n) => n !== 'rules')) {
     const s = createStrategy(name)
     t.equal(s.name, name)
     const r = s.rank(cs, signals)
@@ -38,4 +38,7 @@ test('unknown names are rejected', async (t) => {
   t.notOk(isStrategyName('toString'))
   t.notOk(isStrategyName(3))
   t.throws(() => createStrategy('fastest' as StrategyName), /unknown routing strategy: fastest/)
+  // The planner applies rules itself, then ranks with a ranking strategy.
+  t.ok(isStrategyName('rules'))
+  t.throws(() => createStrategy('rules'), /ranks nothing itself/)
 })

@@ -1,7 +1,6 @@
 import { test } from 'tap'
 import {
   compileGlob,
-  createRulesStrategy,
   GLOB_CACHE_MAX,
   globCache,
   globMatch,
@@ -12,8 +11,7 @@ import {
   type RuleConditions,
   type RuleRequest,
 } from '../../lib/strategies/rules.js'
-import { createCostStrategy } from '../../lib/strategies/cost.js'
-import type { Candidate, RoutingSignals } from '../../lib/strategies/types.js'
+import type { Candidate } from '../../lib/strategies/types.js'
 
 function req(over: Partial<RuleRequest> = {}): RuleRequest {
   return { model: 'gpt-4o', headers: {}, promptTokens: 100, stream: false, hasTools: false, ...over }
@@ -139,7 +137,6 @@ test('first enabled match wins', async (t) => {
 function cand(id: string, position: number, pricing?: Candidate['pricing']): Candidate {
   return { id, provider: 'p', providerType: 'openai', model: 'm', upstreamModel: 'm', position, weight: 1, pricing }
 }
-const signals: RoutingSignals = { promptTokens: 1000, stream: false, latency: () => undefined, inFlight: () => 0, random: () => 0.5 }
 
 test('deployments action keeps the rule order, skips unknown and duplicate ids', async (t) => {
   const cs = [cand('a', 0), cand('b', 1), cand('c', 2)]
@@ -148,16 +145,4 @@ test('deployments action keeps the rule order, skips unknown and duplicate ids',
   t.same(r.map((x) => x.score), [0, 1])
   t.equal(r[0].reason, 'rule "pin" deployment #1')
   t.same(rankByDeploymentIds(cs, []), [])
-})
-
-test('rules strategy ranks in declared order by default, or with the given fallback', async (t) => {
-  const cs = [cand('b', 1, { input: 1, output: 1 }), cand('a', 0, { input: 9, output: 9 })]
-  const s = createRulesStrategy()
-  t.equal(s.name, 'rules')
-  const r = s.rank(cs, signals)
-  t.same(r.map((x) => x.candidate.id), ['a', 'b'])
-  t.match(r[0].reason, /^rules \(model\)/)
-  const c = createRulesStrategy({ fallback: createCostStrategy() }).rank(cs, signals)
-  t.same(c.map((x) => x.candidate.id), ['b', 'a'])
-  t.match(c[0].reason, /^rules \(cost\)/)
 })
