@@ -6,6 +6,7 @@ export default async function chatRoutes(app: FastifyInstance) {
   app.post(
     '/chat/completions',
     {
+      config: { runsPipeline: true },
       schema: {
         tags: ['OpenAI-compatible'],
         summary: 'Create a chat completion (streaming with stream: true)',

@@ -6,6 +6,7 @@ export default async function embeddingsRoutes(app: FastifyInstance) {
   app.post(
     '/embeddings',
     {
+      config: { runsPipeline: true },
       schema: {
         tags: ['OpenAI-compatible'],
         summary: 'Create embeddings',

@@ -5,8 +5,13 @@ import { errors, GatewayError } from '../../lib/errors.js'
 import { toOpenAIError } from '../error-mapping.js'
 import { duplicateTopLevelKey } from '../../lib/proxy/body.js'
 import { discardRequestBody } from '../../lib/oversized-body.js'
+import { hitRequestLimit } from '../../lib/pipeline/stages/rate-limit.js'
 
 declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** The route runs the request pipeline, whose rate-limit stage counts it. */
+    runsPipeline?: boolean
+  }
   interface FastifyRequest {
     /** The body exactly as received, for byte-for-byte forwarding. */
     rawBody?: string
@@ -83,9 +88,15 @@ export function registerV1Hooks(app: FastifyInstance): void {
     done(null, parsed)
   })
 
-  app.addHook('onRequest', async (request: FastifyRequest) => {
+  app.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
     request.startedAt = performance.now()
-    app.authenticateKey(request)
+    const identity = app.authenticateKey(request)
+    // Every /v1 call counts against the key's requests per minute: here for
+    // the routes that do not run the pipeline (its first admission stage
+    // counts the others, after their body is read).
+    if (request.routeOptions.config.runsPipeline) return
+    const headers = await hitRequestLimit(app.limits.requests, identity)
+    if (headers) reply.headers(headers)
   })
 
   app.setErrorHandler(async (err: FastifyError, request: FastifyRequest, reply: FastifyReply) => {

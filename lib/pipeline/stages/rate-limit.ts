@@ -24,15 +24,21 @@ export function addResponseHeaders(ctx: RequestContext, headers: Record<string, 
   ctx.responseHeaders = ctx.responseHeaders ? Object.assign(ctx.responseHeaders, headers) : headers
 }
 
+/** Counts one request of the key: throws 429 past its limit, else the x-ratelimit-* headers (undefined: no limit). */
+export async function hitRequestLimit(limiter: RequestLimiter, identity: KeyIdentity): Promise<Record<string, string> | undefined> {
+  const r = await limiter.hit(identity)
+  if (!r) return undefined
+  const headers = rateHeaders('requests', r.limit, r.remaining, r.resetSec)
+  if (!r.allowed) throw errors.rateLimited(requestLimitMessage(r.limit), { ...headers, 'retry-after': String(Math.max(1, r.resetSec)) })
+  return headers
+}
+
 export function createRateLimitStage(limiter: RequestLimiter): AdmissionStage {
   return {
     name: 'rate-limit',
     async admit(ctx) {
-      const r = await limiter.hit(ctx.identity)
-      if (!r) return undefined
-      const headers = rateHeaders('requests', r.limit, r.remaining, r.resetSec)
-      if (!r.allowed) throw errors.rateLimited(requestLimitMessage(r.limit), { ...headers, 'retry-after': String(Math.max(1, r.resetSec)) })
-      addResponseHeaders(ctx, headers)
+      const headers = await hitRequestLimit(limiter, ctx.identity)
+      if (headers) addResponseHeaders(ctx, headers)
       return undefined
     },
   }
