@@ -4,7 +4,6 @@
 import { mkdirSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import { PrismaClient as SqliteClient } from '../../generated/sqlite/client.js'
-import { PrismaClient as PostgresClient } from '../../generated/postgres/client.js'
 
 export type Db = InstanceType<typeof SqliteClient>
 export type DbProvider = 'sqlite' | 'postgres'
@@ -30,7 +29,8 @@ export function postgresSchema(url: string): string | undefined {
 export async function createDb(url: string): Promise<{ db: Db; provider: DbProvider }> {
   const provider = providerOf(url)
   if (provider === 'postgres') {
-    const { PrismaPg } = await import('@prisma/adapter-pg')
+    // Loaded only when used: each generated client costs as much to load as the other.
+    const [{ PrismaPg }, { PrismaClient: PostgresClient }] = await Promise.all([import('@prisma/adapter-pg'), import('../../generated/postgres/client.js')])
     const schema = postgresSchema(url)
     const db = new PostgresClient({ adapter: new PrismaPg({ connectionString: url }, schema ? { schema } : undefined) }) as unknown as Db
     return { db, provider }

@@ -30,18 +30,18 @@ export interface TestAppOptions {
   observers?: PipelineObserver[]
 }
 
-/** A SQLite file of its own, removed in teardown: a copy of the template, migrated and with the catalog stored. */
+/** A SQLite database of its own, removed in teardown: a copy of the template, migrated and with the catalog stored. */
 export function tempSqliteUrl(t: Tap): string {
-  const file = emptySqlitePath(t)
-  if (template) copyFileSync(template, file)
-  return `file:${file}`
+  const url = emptySqliteUrl(t)
+  if (template) copyFileSync(template, url.slice('file:'.length))
+  return url
 }
 
-/** A path for a SQLite file that does not exist yet (the gateway creates and migrates it), removed in teardown. */
-export function emptySqlitePath(t: Tap): string {
+/** A SQLite database that does not exist yet (the gateway creates and migrates it), removed in teardown: for tests of migrations. */
+export function emptySqliteUrl(t: Tap): string {
   const dir = mkdtempSync(join(tmpdir(), 'switchyard-test-'))
   t.teardown(() => rmSync(dir, { recursive: true, force: true }))
-  return join(dir, 'test.db')
+  return `file:${join(dir, 'test.db')}`
 }
 
 /** A Postgres URL with a fresh schema, dropped in teardown; undefined when TEST_DATABASE_URL is unset. */

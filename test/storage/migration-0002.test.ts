@@ -9,13 +9,13 @@ import { fileURLToPath } from 'node:url'
 import { createDb, postgresSchema } from '../../lib/storage/client.js'
 import { migrate, migrationsDir } from '../../lib/storage/migrate.js'
 import { insertMany } from '../../lib/storage/insert-many.js'
-import { tempPostgresUrl, tempSqliteUrl } from '../helpers/app.js'
+import { emptySqliteUrl, tempPostgresUrl } from '../helpers/app.js'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
 
 for (const kind of ['sqlite', 'postgres'] as const) {
   test(`0002 upgrades a 0001 database in place (${kind})`, async (t) => {
-    const url = kind === 'sqlite' ? tempSqliteUrl(t) : tempPostgresUrl(t)
+    const url = kind === 'sqlite' ? emptySqliteUrl(t) : tempPostgresUrl(t)
     if (!url) {
       t.skip('TEST_DATABASE_URL is not set: Postgres is not tested')
       return

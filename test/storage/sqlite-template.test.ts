@@ -6,7 +6,7 @@ import { test } from 'tap'
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { buildTestApp, emptySqlitePath, tempSqliteUrl } from '../helpers/app.js'
+import { buildTestApp, emptySqliteUrl, tempSqliteUrl } from '../helpers/app.js'
 import { ensureTemplate, templateKey } from '../helpers/sqlite-template.js'
 import { createDb } from '../../lib/storage/client.js'
 import type { FastifyInstance } from 'fastify'
@@ -43,7 +43,7 @@ test('a copy of the template is migrated and holds the catalog before any gatewa
 })
 
 test('a gateway on a template copy sees what one on an empty database writes itself', async (t) => {
-  const fromEmpty = await buildTestApp(t, { gateway, databaseUrl: `file:${emptySqlitePath(t)}` })
+  const fromEmpty = await buildTestApp(t, { gateway, databaseUrl: emptySqliteUrl(t) })
   const fromTemplate = await buildTestApp(t, { gateway, databaseUrl: tempSqliteUrl(t) })
   const a = await stored(fromEmpty)
   const b = await stored(fromTemplate)

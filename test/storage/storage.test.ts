@@ -5,7 +5,7 @@ import { migrate } from '../../lib/storage/migrate.js'
 import { loadConfig, seedFromConfig } from '../../lib/storage/config-store.js'
 import { parseGatewayConfig } from '../../lib/config/gateway-config.js'
 import { postgresSchema } from '../../lib/storage/client.js'
-import { tempPostgresUrl, tempSqliteUrl } from '../helpers/app.js'
+import { emptySqliteUrl, tempPostgresUrl } from '../helpers/app.js'
 import { fileURLToPath } from 'node:url'
 import { join, dirname } from 'node:path'
 
@@ -25,7 +25,7 @@ const yaml = parseGatewayConfig({
 
 for (const kind of ['sqlite', 'postgres'] as const) {
   test(`storage on ${kind}`, async (t) => {
-    const url = kind === 'sqlite' ? tempSqliteUrl(t) : tempPostgresUrl(t)
+    const url = kind === 'sqlite' ? emptySqliteUrl(t) : tempPostgresUrl(t)
     if (!url) {
       t.skip('TEST_DATABASE_URL is not set: Postgres storage test skipped')
       return
