@@ -1,7 +1,11 @@
-// Builds the gateway: external plugins, then Switchyard's own in dependency
-// order, then the routes. server.ts is the only caller of listen().
-import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify'
+// Switchyard as one Fastify plugin (`switchyard`): its own plugins in
+// dependency order, then its routes, all inside one encapsulated context, so
+// a host application can register it under a prefix and keep its own hooks,
+// parsers and error handlers. buildApp() wraps it in a Fastify instance of
+// its own for the standalone server; server.ts is the only caller of listen().
+import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyPluginAsync, type FastifyServerOptions } from 'fastify'
 import { randomUUID } from 'node:crypto'
+import fp from 'fastify-plugin'
 import { validatorCompiler } from './lib/validation.js'
 import { warmTokenizers } from './lib/cost/tokens.js'
 import { discardRequestBody } from './lib/oversized-body.js'
@@ -31,16 +35,26 @@ import healthRoutes from './routes/health.js'
 import adminRoutes from './routes/admin/index.js'
 import v1Routes from './routes/v1/index.js'
 
-export interface BuildOptions extends ConfigPluginOptions {
+/** What the plugin takes (besides Fastify's own `prefix` and `logLevel`). */
+export interface SwitchyardPluginOptions extends ConfigPluginOptions {
+  /** Already loaded configuration (wins over `env` / `gateway`). */
   config?: AppConfig
+  /** Pipeline observers of the application's own, run after the built-in ones. */
+  observers?: PipelineObserver[]
+  /**
+   * false: the data plane and its state only, no routes, no Swagger, no
+   * dashboard, no load shedding (direct mode). Default true.
+   */
+  http?: boolean
+}
+
+export interface BuildOptions extends SwitchyardPluginOptions {
   logger?: FastifyServerOptions['logger']
   /** Where the default logger writes (tests read it); stdout otherwise. */
   logStream?: NodeJS.WritableStream
-  /** Pipeline observers of the application's own, run after the built-in ones. */
-  observers?: PipelineObserver[]
 }
 
-const REDACT = [
+export const REDACT = [
   'req.headers.authorization',
   'req.headers["x-api-key"]',
   'req.headers["api-key"]',
@@ -54,39 +68,17 @@ const REDACT = [
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
 
-export async function buildApp(opts: BuildOptions = {}): Promise<FastifyInstance> {
+/** The whole gateway, encapsulated: register it in any Fastify app. */
+export const switchyard: FastifyPluginAsync<SwitchyardPluginOptions> = async (app, opts) => {
   const config = opts.config ?? loadAppConfig(opts)
-  const app = Fastify({
-    logger: opts.logger ?? {
-      level: config.env.LOG_LEVEL,
-      redact: { paths: REDACT, censor: '[redacted]' },
-      ...(opts.logStream ? { stream: opts.logStream } : {}),
-    },
-    bodyLimit: config.env.BODY_LIMIT_BYTES,
-    // Start-up migrates the database and opens the writer thread: slow on a busy machine, not stuck.
-    pluginTimeout: 60_000,
-    // Honour a caller's request id when it is sane, so traces join up.
-    genReqId: (req) => {
-      const given = req.headers['x-request-id']
-      return typeof given === 'string' && REQUEST_ID.test(given) ? given : `req_${randomUUID().replace(/-/g, '')}`
-    },
-    requestIdHeader: false,
-    // One line per request is written by the onResponse hook below.
-    logController: new LogController({ disableRequestLogging: true }),
-  })
+  const http = opts.http !== false
 
   app.setValidatorCompiler(validatorCompiler)
   // Loading both encodings takes ~0.7 s of CPU: paid before listening, not by the first request that counts tokens.
   app.addHook('onReady', async () => warmTokenizers())
-  app.addHook('onRequest', async (request, reply) => {
-    reply.header('x-request-id', request.id)
-  })
-  app.addHook('onResponse', async (request, reply) => {
-    request.log.info({ method: request.method, url: request.url.split('?')[0], status: reply.statusCode, ms: Number(reply.elapsedTime.toFixed(2)) }, 'request')
-  })
 
   await app.register(configPlugin, { config })
-  await app.register(swaggerPlugin)
+  if (http) await app.register(swaggerPlugin)
   // Resources.
   await app.register(prismaPlugin)
   await app.register(redisPlugin)
@@ -104,13 +96,20 @@ export async function buildApp(opts: BuildOptions = {}): Promise<FastifyInstance
   await app.register(strategyPlugin)
   // The request pipeline, assembled from the above (lib/pipeline/pipeline.ts).
   await app.register(pipelinePlugin, { observers: opts.observers })
-  // Runtime changes, other instances, load shedding, the dashboard.
+  // Runtime changes and other instances.
   await app.register(changesPlugin)
   await app.register(clusterPlugin)
   await app.register(configServicePlugin)
+  if (!http) return
+
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id)
+  })
+  app.addHook('onResponse', async (request, reply) => {
+    request.log.info({ method: request.method, url: request.url.split('?')[0], status: reply.statusCode, ms: Number(reply.elapsedTime.toFixed(2)) }, 'request')
+  })
   await app.register(sheddingPlugin)
   await app.register(uiPlugin)
-
   await app.register(healthRoutes)
   await app.register(v1Routes, { prefix: '/v1' })
   await app.register(adminRoutes, { prefix: '/admin' })
@@ -122,5 +121,35 @@ export async function buildApp(opts: BuildOptions = {}): Promise<FastifyInstance
     if (status >= 500) request.log.error({ err }, 'unhandled error')
     return reply.code(status).send({ error: status >= 500 ? 'Internal Server Error' : err.message, statusCode: status })
   })
+}
+
+/** Fastify's options for a gateway that owns its server. */
+export function serverOptions(config: AppConfig, opts: Pick<BuildOptions, 'logger' | 'logStream'> = {}): FastifyServerOptions {
+  return {
+    logger: opts.logger ?? {
+      level: config.env.LOG_LEVEL,
+      redact: { paths: REDACT, censor: '[redacted]' },
+      ...(opts.logStream ? { stream: opts.logStream } : {}),
+    },
+    bodyLimit: config.env.BODY_LIMIT_BYTES,
+    // Start-up migrates the database and opens the writer thread: slow on a busy machine, not stuck.
+    pluginTimeout: 60_000,
+    // Honour a caller's request id when it is sane, so traces join up.
+    genReqId: (req) => {
+      const given = req.headers['x-request-id']
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : `req_${randomUUID().replace(/-/g, '')}`
+    },
+    requestIdHeader: false,
+    // One line per request is written by the plugin's onResponse hook.
+    logController: new LogController({ disableRequestLogging: true }),
+  }
+}
+
+/** The standalone gateway: a Fastify instance of its own with the plugin at its root. */
+export async function buildApp(opts: BuildOptions = {}): Promise<FastifyInstance> {
+  const config = opts.config ?? loadAppConfig(opts)
+  const app = Fastify(serverOptions(config, opts))
+  // The root is the gateway's own: its decorations (app.db, app.pipeline...) are reachable there.
+  await app.register(fp(switchyard, { name: 'switchyard' }), { config, observers: opts.observers, http: opts.http })
   return app
 }
