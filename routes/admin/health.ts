@@ -1,5 +1,5 @@
 import { Type } from '@sinclair/typebox'
-import { cooldownSettings, type DeploymentHealth } from '../../lib/resilience/circuit.js'
+import { cooldownSettings } from '../../lib/resilience/circuit.js'
 import type { FastifyPluginAsyncTypebox } from '../type-provider.js'
 import { adminSecurity } from './hooks.js'
 import { adminErrorResponses } from './schemas.js'
