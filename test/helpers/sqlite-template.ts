@@ -55,9 +55,8 @@ export function templateKey(root = ROOT): string {
 /** Runs the start-up steps that write once per version against an empty SQLite file at `path`. */
 async function writeTemplate(path: string): Promise<void> {
   // Imported here: a test that only needs an empty database loads none of it.
-  const [{ default: Fastify }, { default: fp }, configPlugin, { default: prismaPlugin }, { default: costEstimatePlugin }, { testEnv }] = await Promise.all([
+  const [{ default: Fastify }, configPlugin, { default: prismaPlugin }, { default: costEstimatePlugin }, { testEnv }] = await Promise.all([
     import('fastify'),
-    import('fastify-plugin'),
     import('../../plugins/config.js'),
     import('../../plugins/prisma.js'),
     import('../../plugins/cost-estimate.js'),
@@ -66,8 +65,6 @@ async function writeTemplate(path: string): Promise<void> {
   const app = Fastify({ logger: false, pluginTimeout: 120_000 })
   await app.register(configPlugin.default, { config: configPlugin.loadAppConfig({ gateway: {}, env: testEnv(`file:${path}`) }) })
   await app.register(prismaPlugin)
-  // cost-estimate declares a dependency on `proxy` (for app.costOf); its pools are not needed to store prices.
-  await app.register(fp(async (a) => a.decorate('costOf', undefined), { name: 'proxy' }))
   await app.register(costEstimatePlugin)
   try {
     await app.ready()
@@ -110,8 +107,7 @@ export async function ensureTemplate(dir: string, key: string, write: (path: str
         await write(partial)
         renameSync(partial, path)
       } finally {
-        rmSync(partial, { force: true })
-        rmSync(`${partial}-journal`, { force: true })
+        for (const f of [partial, `${partial}-journal`, `${partial}-wal`, `${partial}-shm`]) rmSync(f, { force: true })
       }
     } finally {
       rmSync(lock, { recursive: true, force: true })
