@@ -21,6 +21,11 @@ export class GatewayError extends Error {
     if (info.retryAfterSec !== undefined) this.headers['retry-after'] = String(Math.max(1, Math.ceil(info.retryAfterSec)))
   }
 
+  /** The HTTP status, as OpenAI's SDK errors name it. */
+  get status(): number {
+    return this.statusCode
+  }
+
   toJSON() {
     return { error: { message: this.message, type: this.type, param: this.param, code: this.code } }
   }
@@ -114,8 +119,4 @@ export function fromErrorInfo(info: ErrorInfo, secrets: ReadonlyArray<string | n
     code: info.code == null ? info.code : scrubSecrets(info.code, secrets),
     param: info.param == null ? info.param : scrubSecrets(info.param, secrets),
   })
-}
-
-export function isGatewayError(err: unknown): err is GatewayError {
-  return err instanceof GatewayError
 }

@@ -43,8 +43,6 @@ export interface TranslateContext {
   requestId: string
   /** Unix seconds; used as `created` in synthesized responses. */
   created: number
-  /** Max output tokens to use when the client gave none and the API requires one. */
-  defaultMaxTokens?: number
 }
 
 /** Stateful per-stream translator from provider SSE events to OpenAI chunks. */

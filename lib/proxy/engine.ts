@@ -37,6 +37,21 @@ const SSE_HEADERS = { 'content-type': 'text/event-stream; charset=utf-8', 'cache
 
 const now = () => performance.now()
 
+const CHAINED = ['provider', 'deployment', 'model', 'attempts', 'cost-usd'] as const
+
+/**
+ * When the upstream is itself a Switchyard (one gateway chained behind
+ * another), its routing headers are passed on as x-switchyard-upstream-*:
+ * the outer gateway's own headers name the inner gateway as the deployment.
+ */
+function chainedRouting(from: Dispatcher.ResponseData['headers'], to: Record<string, string>): void {
+  if (from['x-switchyard-deployment'] === undefined) return
+  for (const name of CHAINED) {
+    const v = from[`x-switchyard-${name}`]
+    if (typeof v === 'string' && /^[\x20-\x7E]{0,256}$/.test(v)) to[`x-switchyard-upstream-${name}`] = v
+  }
+}
+
 /** The fallback model that is being tried, if it is not the requested one. */
 const fallbackOf = (job: ProxyJob<unknown>, state: RunState | undefined): string | undefined =>
   state?.model && state.model !== job.model ? state.model.name : undefined
@@ -355,7 +370,9 @@ export class ProxyEngine {
         usageSource = 'estimate'
       }
       record(true, upstream.statusCode, { usage, usageSource })
-      return this.finish(op, job, deployment, upstream.statusCode, out, usage, upstreamMs, usageSource)
+      const response = this.finish(op, job, deployment, upstream.statusCode, out, usage, upstreamMs, usageSource)
+      chainedRouting(upstream.headers, response.headers)
+      return response
     } catch (err) {
       deadline.dispose()
       if (err instanceof AttemptError) {
@@ -503,7 +520,9 @@ export class ProxyEngine {
     })
     this.openStreams.add(body)
     body.once('close', () => this.openStreams.delete(body))
-    return { status: 200, headers: { ...SSE_HEADERS }, body, deployment, upstreamMs: ttftMs }
+    const headers: Record<string, string> = { ...SSE_HEADERS }
+    chainedRouting(upstream.headers, headers)
+    return { status: 200, headers, body, deployment, upstreamMs: ttftMs }
   }
 
   /** The error the first SSE event of a stream reports, if it is one. */

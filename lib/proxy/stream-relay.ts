@@ -169,8 +169,13 @@ export async function* relayStream(params: RelayParams): AsyncGenerator<string> 
     }
     returned = false
   } catch (err) {
-    returned = false
-    if (endedByGateway) {
+    // A consumer that stops reading destroys the stream, which throws an
+    // AbortError in here (an in-process caller breaking out of its loop):
+    // the client went away, as when an HTTP client disconnects.
+    returned = (err as Error)?.name === 'AbortError' && deadline.reason === undefined && !endedByGateway
+    if (returned) {
+      // nothing failed upstream
+    } else if (endedByGateway) {
       failure = errors.gatewayShuttingDown()
       failureKind = 'client_closed'
     } else if (err instanceof SseTooLargeError) {

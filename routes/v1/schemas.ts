@@ -143,7 +143,8 @@ export const ModelList = Type.Object({
   ),
 })
 
-export const errorResponses = {
+/** Typed loosely on purpose: the spread schemas carry TypeBox's symbol keys, which declaration files cannot name. */
+export const errorResponses: Record<400 | 401 | 403 | 404 | 413 | 429 | 500 | 502 | 503 | 504, TSchema> = {
   400: { description: 'Invalid request', ...ErrorBody },
   401: { description: 'Missing or invalid API key', ...ErrorBody },
   403: { description: 'Key not allowed to use this model', ...ErrorBody },

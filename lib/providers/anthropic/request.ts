@@ -226,7 +226,7 @@ export function toAnthropicRequest(body: ChatCompletionRequest, ctx: TranslateCo
   const { system, turns } = convertMessages(body.messages)
   const out: AnthropicRequest = {
     model: ctx.upstreamModel,
-    max_tokens: body.max_completion_tokens ?? body.max_tokens ?? ctx.defaultMaxTokens ?? DEFAULT_MAX_TOKENS,
+    max_tokens: body.max_completion_tokens ?? body.max_tokens ?? DEFAULT_MAX_TOKENS,
     messages: turns,
   }
   if (system.length > 0) out.system = system.join('\n\n')
