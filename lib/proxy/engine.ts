@@ -3,7 +3,7 @@
 // fallback models), and hands back what to answer with. It knows nothing of
 // Fastify; it reports every attempt and the request's one outcome to the job.
 import { Readable } from 'node:stream'
-import { attemptFailure, AttemptError, formatUsd, toGatewayError, withCost } from './failures.js'
+import { attemptFailure, AttemptError, formatUsd, inBandError, toGatewayError, withCost } from './failures.js'
 import { headerRecord, readBuffer, readStreamHead, readText } from './read.js'
 import { relayStream } from './stream-relay.js'
 import { CompletionTally, estimatedUsage, estimatePromptTokens, sanitizeUsage, textTokenCounter, type UsageSource } from './usage.js'
@@ -542,14 +542,7 @@ export class ProxyEngine {
       }
       return undefined
     }
-    if (!event.data.startsWith('{"error"')) return undefined
-    try {
-      const e = (JSON.parse(event.data) as { error: { message?: string; type?: string; code?: string } }).error
-      if (!e || typeof e !== 'object') return undefined
-      const err = fromErrorInfo({ status: 502, type: e.type ?? 'upstream_error', code: e.code ?? null, message: e.message ?? 'upstream stream error' }, [provider.settings.apiKey])
-      return new AttemptError(err, 502, 'http')
-    } catch {
-      return undefined
-    }
+    const err = inBandError(event.data, [provider.settings.apiKey])
+    return err ? new AttemptError(err, 502, 'http') : undefined
   }
 }

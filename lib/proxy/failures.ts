@@ -61,3 +61,29 @@ export function toGatewayError(err: unknown): GatewayError {
   if (err instanceof UpstreamError) return fromErrorInfo(err.info as ErrorInfo)
   return errors.internal()
 }
+
+/**
+ * The error an OpenAI-compatible upstream reports inside a stream
+ * (`data: {"error": {...}}`), scrubbed of the provider's secrets; undefined
+ * for any other event. `parsed` saves a second parse when the caller has one.
+ */
+export function inBandError(data: string, secrets: Array<string | undefined>, parsed?: unknown): GatewayError | undefined {
+  if (!data.startsWith('{"error"')) return undefined
+  let e: unknown
+  try {
+    e = ((parsed ?? JSON.parse(data)) as { error?: unknown }).error
+  } catch {
+    return undefined
+  }
+  if (!e || typeof e !== 'object') return undefined
+  const { message, type, code } = e as { message?: unknown; type?: unknown; code?: unknown }
+  return fromErrorInfo(
+    {
+      status: 502,
+      type: typeof type === 'string' ? type : 'upstream_error',
+      code: typeof code === 'string' ? code : null,
+      message: typeof message === 'string' ? message : 'upstream stream error',
+    },
+    secrets,
+  )
+}

@@ -12,7 +12,7 @@ import { errors, fromErrorInfo, GatewayError } from '../errors.js'
 import { SseParser, SseTooLargeError, SSE_DONE } from '../sse.js'
 import { DEFAULT_UPSTREAM_MAX_EVENT_BYTES } from './read.js'
 import { isDeploymentFault, type FailureKind } from '../resilience/classify.js'
-import { attemptFailure, errorEvent, withCost } from './failures.js'
+import { attemptFailure, errorEvent, inBandError, withCost } from './failures.js'
 import type { AttemptDeadline } from './timeouts.js'
 import type { AttemptRecord, ProxyJob } from './types.js'
 import { CompletionTally, estimatedUsage, sanitizeUsage, type UsageSource } from './usage.js'
@@ -119,9 +119,9 @@ export async function* relayStream(params: RelayParams): AsyncGenerator<string> 
       }
       if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) {
         const chunk = parsed as ChatCompletionChunk & { error?: { message?: string; type?: string; code?: string } }
-        if (chunk.error && typeof chunk.error === 'object' && data.startsWith('{"error"')) {
-          const e = chunk.error
-          failure = new GatewayError({ status: 502, type: e.type ?? 'upstream_error', code: e.code ?? null, message: e.message ?? 'upstream stream error' })
+        const inBand = inBandError(data, [job.table.providers.get(deployment.provider)?.settings.apiKey], parsed)
+        if (inBand) {
+          failure = inBand
           // Sent once, as the final event below.
           continue
         }
