@@ -37,6 +37,8 @@ export interface PipelineRequest {
   signal?: AbortSignal
   /** performance.now() when the request arrived, for the overhead figure. */
   startedAt: number
+  /** Headers to send upstream on every attempt (trace context, a client's beta flags). */
+  upstreamHeaders?: Record<string, string>
 }
 
 /** What admission reserves against: prompt tokens are counted once, on first use. */

@@ -308,7 +308,7 @@ export class ProxyEngine {
       upstream = await pool.request({
         method: 'POST',
         path: endpointUrl.pathname + endpointUrl.search,
-        headers: { ...endpoint.headers, 'content-type': 'application/json', accept: job.stream ? 'text/event-stream' : 'application/json' },
+        headers: { ...job.upstreamHeaders, ...endpoint.headers, 'content-type': 'application/json', accept: job.stream ? 'text/event-stream' : 'application/json' },
         body,
         signal: deadline.signal,
       })

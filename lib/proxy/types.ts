@@ -87,6 +87,8 @@ export interface ProxyJob<B> {
   table: RoutingTable
   /** Aborted when the client disconnects; absent when it cannot. */
   signal?: AbortSignal
+  /** Sent to the upstream on every attempt (trace context, a client's beta flags); the provider's own headers win. */
+  upstreamHeaders?: Record<string, string>
   report: JobReport
   /**
    * Ranks the deployments of one of `model.fallbacks` / `contextWindowFallbacks`;

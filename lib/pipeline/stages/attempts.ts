@@ -19,6 +19,7 @@ export function createAttemptsStage(engine: ProxyEngine, plan: PlanStage, table:
         candidates: RoutingPlanner.deployments(routingPlan),
         table: table(),
         signal: ctx.signal,
+        upstreamHeaders: ctx.upstreamHeaders,
         coolingUntil: routingPlan.coolingUntil,
         planFallback: (name: string) => plan.fallback(ctx, name),
         report,
