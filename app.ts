@@ -31,6 +31,8 @@ import budgetsPlugin from './plugins/budgets.js'
 import sheddingPlugin from './plugins/shedding.js'
 import trafficPlugin from './plugins/traffic.js'
 import uiPlugin from './plugins/ui.js'
+import metricsPlugin from './plugins/metrics.js'
+import tracingPlugin from './plugins/tracing.js'
 import healthRoutes from './routes/health.js'
 import adminRoutes from './routes/admin/index.js'
 import v1Routes from './routes/v1/index.js'
@@ -94,6 +96,12 @@ export const switchyard: FastifyPluginAsync<SwitchyardPluginOptions> = async (ap
   await app.register(usagePlugin)
   await app.register(trafficPlugin)
   await app.register(strategyPlugin)
+  // Observers' own state: Prometheus metrics (and GET /metrics), traces.
+  if (http) {
+    const observability = config.gateway.observability?.metrics
+    await app.register(metricsPlugin, { keyLabels: observability?.keyLabels, maxLabelValues: observability?.maxLabelValues })
+  }
+  await app.register(tracingPlugin, { env: opts.env })
   // The request pipeline, assembled from the above (lib/pipeline/pipeline.ts).
   await app.register(pipelinePlugin, { observers: opts.observers })
   // Runtime changes and other instances.
@@ -105,7 +113,10 @@ export const switchyard: FastifyPluginAsync<SwitchyardPluginOptions> = async (ap
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id)
   })
+  // One line per request: the pipeline's access-log observer writes it for
+  // requests that reached the pipeline (with tokens, cost, deployment...).
   app.addHook('onResponse', async (request, reply) => {
+    if (request.ranPipeline) return
     request.log.info({ method: request.method, url: request.url.split('?')[0], status: reply.statusCode, ms: Number(reply.elapsedTime.toFixed(2)) }, 'request')
   })
   await app.register(sheddingPlugin)

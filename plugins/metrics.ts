@@ -87,6 +87,7 @@ export default fp<MetricsPluginOptions>(
     app.get(
       '/metrics',
       {
+        config: { neverShed: true },
         schema: {
           tags: ['Observability'],
           summary: 'Prometheus metrics',

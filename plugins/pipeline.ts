@@ -16,6 +16,9 @@ import { createLatencyObserver } from '../lib/pipeline/observers/latency.js'
 import { createCircuitObserver } from '../lib/pipeline/observers/circuit.js'
 import { createUsageObserver } from '../lib/pipeline/observers/usage-records.js'
 import { createTrafficObserver } from '../lib/pipeline/observers/traffic.js'
+import { createMetricsObserver } from '../lib/pipeline/observers/metrics.js'
+import { createTracingObserver } from '../lib/pipeline/observers/tracing.js'
+import { createAccessLogObserver } from '../lib/pipeline/observers/access-log.js'
 import { Pools } from '../lib/proxy/pools.js'
 import { ProxyEngine } from '../lib/proxy/engine.js'
 import { upstreamPolicy } from '../lib/security/upstream-guard.js'
@@ -74,6 +77,9 @@ export default fp<PipelinePluginOptions>(
         createCapsObserver(app.limits.caps, app.limits.track),
         createUsageObserver(app.usage.push),
         createTrafficObserver(app.traffic),
+        ...(app.hasDecorator('metrics') ? [createMetricsObserver(app.metrics, table)] : []),
+        ...(app.tracing ? [createTracingObserver(app.tracing, table)] : []),
+        createAccessLogObserver((line) => app.log.info(line, 'request')),
         ...(opts.observers ?? []),
       ],
       onError: (err, where) => app.log.error({ err }, `pipeline: ${where} failed`),
@@ -87,6 +93,6 @@ export default fp<PipelinePluginOptions>(
   },
   {
     name: 'pipeline',
-    dependencies: ['config', 'redis', 'model-routing', 'cost-estimate', 'latency', 'cooldown', 'limits', 'budgets', 'usage', 'traffic', 'strategy'],
+    dependencies: ['config', 'redis', 'model-routing', 'cost-estimate', 'latency', 'cooldown', 'limits', 'budgets', 'usage', 'traffic', 'strategy', 'tracing'],
   },
 )

@@ -22,7 +22,12 @@ export const DEFAULT_MAX_EVENT_LOOP_DELAY_MS = 1000
 export const DEFAULT_SHED_RETRY_AFTER_SEC = 10
 export const DEFAULT_SHED_SAMPLE_INTERVAL_MS = 1000
 
-const isHealth = (url: string) => url === '/health' || url.startsWith('/health/') || url.startsWith('/health?')
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** Health probes and metrics scrapes are answered however loaded the gateway is. */
+    neverShed?: boolean
+  }
+}
 
 export default fp(
   async (app) => {
@@ -54,8 +59,9 @@ export default fp(
           }
         : {}),
       pressureHandler: (request, reply, type, value) => {
-        if (isHealth(request.url)) return undefined
+        if (request.routeOptions.config?.neverShed) return undefined
         request.log.warn({ type, value }, 'load shedding: request refused')
+        if (app.hasDecorator('metrics')) app.metrics.onShed()
         reply.code(503).header('retry-after', String(retryAfter))
         // OpenAI's error shape, as on /v1 and /admin (whose 503 schemas expect it).
         return errors.overloaded(retryAfter).toJSON() as never

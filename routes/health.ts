@@ -10,12 +10,13 @@ const Ready = Type.Object({
 const healthRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/health',
-    { schema: { tags: ['Health'], summary: 'Liveness: the process is up', response: { 200: Health } } },
+    { config: { neverShed: true }, schema: { tags: ['Health'], summary: 'Liveness: the process is up', response: { 200: Health } } },
     async () => ({ status: 'ok' }),
   )
   app.get(
     '/health/ready',
     {
+      config: { neverShed: true },
       schema: {
         tags: ['Health'],
         summary: 'Readiness: database reachable and config loaded',

@@ -19,6 +19,8 @@ export const EnvSchema = Type.Object({
   LOG_LEVEL: Type.Union([LogLevel], { default: 'info' }),
   BODY_LIMIT_BYTES: Type.Integer({ minimum: 1024, default: 4 * 1024 * 1024 }),
   REDIS_URL: Type.Optional(Type.String({ pattern: '^rediss?://', secret: true })),
+  /** GET /metrics requires Authorization: Bearer <METRICS_TOKEN> when set; loopback clients only otherwise. */
+  METRICS_TOKEN: Type.Optional(Type.String({ minLength: 16, secret: true })),
   /** Variables a provider apiKey template may reference (comma-separated names or globs); see lib/security/key-vars.ts. */
   PROVIDER_KEY_VARS: Type.String({ pattern: '^\\s*[A-Za-z0-9_*?]+(\\s*,\\s*[A-Za-z0-9_*?]+)*\\s*$', default: '*_API_KEY' }),
   /** Host names or CIDR ranges that providers written through the admin API may reach although private; see lib/security/upstream-guard.ts. */

@@ -149,6 +149,28 @@ export const LimitsConfigSchema = Type.Object(
   { additionalProperties: false },
 )
 
+/** Metrics and traces (issue 12). Absent = the defaults below. */
+export const ObservabilityConfigSchema = Type.Object(
+  {
+    metrics: Type.Optional(
+      Type.Object(
+        {
+          keyLabels: Type.Optional(Type.Boolean({ description: 'Per-key series, labelled by key name (never the key). Default false' })),
+          maxLabelValues: Type.Optional(Type.Integer({ minimum: 1, description: 'Past this many values of one label, new ones are reported as "other". Default 500' })),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    tracing: Type.Optional(
+      Type.Object(
+        { captureContent: Type.Optional(Type.Boolean({ description: 'Record prompts and answers on spans. Default false' })) },
+        { additionalProperties: false },
+      ),
+    ),
+  },
+  { additionalProperties: false },
+)
+
 export const GatewayConfigSchema = Type.Object(
   {
     providers: Type.Array(ProviderConfigSchema, { default: [] }),
@@ -165,6 +187,7 @@ export const GatewayConfigSchema = Type.Object(
       { additionalProperties: false, default: {} },
     ),
     limits: Type.Optional(LimitsConfigSchema),
+    observability: Type.Optional(ObservabilityConfigSchema),
   },
   { additionalProperties: false },
 )

@@ -28,9 +28,9 @@ export const OVERHEAD_BUCKETS = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025
 
 export const METRIC_NAMES = {
   tokenUsage: 'gen_ai_client_token_usage',
-  requestDuration: 'gen_ai_server_request_duration_seconds',
-  timeToFirstToken: 'gen_ai_server_time_to_first_token_seconds',
-  timePerOutputToken: 'gen_ai_server_time_per_output_token_seconds',
+  requestDuration: 'gen_ai_server_request_duration',
+  timeToFirstToken: 'gen_ai_server_time_to_first_token',
+  timePerOutputToken: 'gen_ai_server_time_per_output_token',
   requests: 'switchyard_requests_total',
   attempts: 'switchyard_attempts_total',
   fallbacks: 'switchyard_fallbacks_total',

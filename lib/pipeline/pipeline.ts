@@ -12,7 +12,8 @@
 //                   (reservations released)
 //   5. attempts     deployment after deployment: gates (circuit breaker,
 //                   caps), retries, fallback models (each allowed again)
-//   6. observation  observers see every attempt as it ends, and the outcome
+//   6. observation  observers see the request start, every attempt as it
+//                   ends, and the outcome once the answer is ready
 //   7. settlement   once the outcome is known (for a stream: when it ends,
 //                   however it ends), each reservation settles to what the
 //                   request really used, in reverse order of admission
@@ -38,13 +39,24 @@ export class Pipeline {
     const ctx = this.resolve(request)
     const reservations = await this.admit(ctx)
 
+    // The outcome is observed once the answer is ready, so that it carries
+    // the gateway's overhead (the x-switchyard-overhead-ms figure); a
+    // stream's comes later, when it ends.
     let settled = false
-    const finish = (outcome: Outcome) => {
-      if (settled) return
+    let ready = false
+    let pending: Outcome | undefined
+    const complete = (outcome: Outcome) => {
       settled = true
       outcome.durationMs ??= performance.now() - ctx.startedAt
+      outcome.overheadMs ??= ctx.overheadMs
+      if (outcome.stream && ctx.firstByteMs !== undefined) outcome.ttftMs = ctx.firstByteMs
       this.observeOutcome(ctx, outcome)
       this.settle(reservations, outcome)
+    }
+    const finish = (outcome: Outcome) => {
+      if (settled || pending) return
+      if (ready) complete(outcome)
+      else pending = outcome
     }
 
     try {
@@ -54,18 +66,27 @@ export class Pipeline {
       this.refused(request, err, 'plan')
       throw err
     }
+    this.start(ctx)
 
     try {
       const response = await this.stages.attempts.run(ctx, ctx.plan, {
         attempt: (record) => this.observeAttempt(ctx, record),
         outcome: finish,
       })
+      const now = performance.now()
+      response.overheadMs = Math.max(0, now - ctx.startedAt - response.upstreamMs)
+      ctx.overheadMs = response.overheadMs
+      if (ctx.stream) ctx.firstByteMs = now - ctx.startedAt
       if (ctx.responseHeaders) Object.assign(response.headers, ctx.responseHeaders)
+      ready = true
+      if (pending) complete(pending)
       return response
     } catch (err) {
+      ready = true
+      if (pending) complete(pending)
       // The attempts stage reports an outcome before it throws; this only
       // catches a bug there, so that nothing stays reserved.
-      if (!settled) finish({ status: (err as GatewayError).statusCode ?? 500, attempts: 0, stream: ctx.stream, usageSource: 'none', error: (err as GatewayError).code ?? 'internal_error' })
+      else if (!settled) complete({ status: (err as GatewayError).statusCode ?? 500, attempts: 0, stream: ctx.stream, usageSource: 'none', error: (err as GatewayError).code ?? 'internal_error' })
       throw err
     }
   }
@@ -109,6 +130,18 @@ export class Pipeline {
       }
     }
     return reservations
+  }
+
+  /** Stage 6 begins: the request is about to be sent (observers may add upstream headers). */
+  private start(ctx: RequestContext): void {
+    for (const o of this.stages.observers) {
+      if (!o.onStart) continue
+      try {
+        o.onStart(ctx)
+      } catch (err) {
+        this.stages.onError?.(err, `observer ${o.name}`)
+      }
+    }
   }
 
   /** Stage 6, per attempt. */

@@ -63,6 +63,12 @@ export interface RequestContext extends PipelineRequest {
   plan?: RoutingPlan
   /** Headers a stage wants on the answer (x-ratelimit-*); created by the first that sets one. */
   responseHeaders?: Record<string, string>
+  /** The gateway's own time until the answer was ready (excluding upstream waits). */
+  overheadMs?: number
+  /** Streams: from arrival to the first byte ready for the client. */
+  firstByteMs?: number
+  /** The request's trace (32 hex), when tracing is on. */
+  traceId?: string
 }
 
 
@@ -80,10 +86,12 @@ export interface Outcome {
   costUsd?: number
   /** An error code when the request failed. */
   error?: string
-  /** Time to the first byte of a stream's answer, from the request's arrival. */
+  /** Streams: time to the first byte of the answer, from the request's arrival (stamped by the pipeline). */
   ttftMs?: number
   /** From the request's arrival to its outcome; stamped by the pipeline. */
   durationMs?: number
+  /** The gateway's own time: the x-switchyard-overhead-ms figure (stamped by the pipeline). */
+  overheadMs?: number
 }
 
 // ---------------------------------------------------------------------------
@@ -135,6 +143,8 @@ export interface AttemptsStage {
 /** Stage 6: sees every attempt and outcome; never refuses, never slows the answer. */
 export interface PipelineObserver {
   readonly name: string
+  /** Admitted and planned, about to be sent: may add ctx.upstreamHeaders (trace context). */
+  onStart?(ctx: RequestContext): void
   onAttempt?(ctx: RequestContext, attempt: AttemptRecord): void
   onOutcome?(ctx: RequestContext, outcome: Outcome): void
   /** A stage refused the request before any attempt (stage: its name). */

@@ -213,6 +213,8 @@ export class ProxyEngine {
         const admission = this.gate?.admit(deployment) ?? { ok: true as const }
         if (!admission.ok) {
           if (admission.retryAt !== undefined) state.coolingUntil = Math.min(state.coolingUntil ?? Infinity, admission.retryAt)
+          // No upstream call: reported so that refusals can be counted, never as a sample.
+          job.report.attempt({ requestId: job.requestId, deployment, operation: op, stream: job.stream, ok: false, status: 0, totalMs: 0, refused: admission.reason, fault: false })
           break
         }
         state.attempts++

@@ -29,6 +29,8 @@ export interface AttemptRecord {
   failure?: FailureKind
   /** The failure counts against the deployment (5xx, 429, timeout, connection error, bad response). */
   fault?: boolean
+  /** The gate refused the attempt (its circuit is open): no upstream call was made. */
+  refused?: string
   /** The attempt was a half-open circuit's probe. */
   probe?: boolean
   /** 0 for a deployment's first attempt, n for its n-th retry. */
@@ -111,4 +113,6 @@ export interface ProxyResponse {
   costUsd?: number
   /** Set when a fallback model answered: its name. */
   fallbackModel?: string
+  /** The gateway's own time until the answer was ready (set by the pipeline; the x-switchyard-overhead-ms figure). */
+  overheadMs?: number
 }

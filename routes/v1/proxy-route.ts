@@ -6,6 +6,13 @@ import type { ProxyResponse } from '../../lib/proxy/engine.js'
 import type { EntryPoint, PipelineRequest } from '../../lib/pipeline/types.js'
 import type { ChatCompletionRequest, EmbeddingsRequest } from '../../lib/openai/types.js'
 
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The request was handed to the pipeline (which logs it). */
+    ranPipeline?: boolean
+  }
+}
+
 /**
  * The pipeline request for a /v1 call whose body is already in the
  * canonical (OpenAI) shape. The upstream call is cancelled when the client
@@ -15,6 +22,8 @@ export function pipelineRequest(request: FastifyRequest, reply: FastifyReply, en
   const body = request.body as ChatCompletionRequest | EmbeddingsRequest
   const chat = entryPoint !== 'embeddings'
   const stream = chat && (body as ChatCompletionRequest).stream === true
+  // From here on the pipeline writes this request's access-log line.
+  request.ranPipeline = true
   const controller = new AbortController()
   reply.raw.once('close', () => {
     if (!reply.raw.writableFinished) controller.abort()
@@ -61,7 +70,7 @@ export function headerValue(value: string): string {
 
 export function sendProxyResponse(reply: FastifyReply, request: FastifyRequest, result: ProxyResponse): FastifyReply {
   const d = result.deployment
-  const overhead = Math.max(0, performance.now() - request.startedAt - result.upstreamMs)
+  const overhead = result.overheadMs ?? Math.max(0, performance.now() - request.startedAt - result.upstreamMs)
   reply
     .code(result.status)
     .headers(result.headers)

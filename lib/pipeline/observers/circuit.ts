@@ -13,6 +13,7 @@ export function createCircuitObserver(store: CooldownStore, settings: () => Cool
   return {
     name: 'circuit',
     onAttempt(_ctx, r) {
+      if (r.refused) return
       const outcome: AttemptOutcome = r.ok ? 'success' : r.fault ? 'failure' : 'neutral'
       const id = r.deployment.id
       const now = Date.now()

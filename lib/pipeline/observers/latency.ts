@@ -1,6 +1,6 @@
 // Latency statistics (lib/stats/latency-tracker.ts): every attempt's times
-// and token counts, except attempts the client cut short (they say nothing
-// about the deployment).
+// and token counts, except attempts the client cut short and attempts the
+// circuit breaker refused (neither says anything about the deployment).
 import type { LatencyTracker } from '../../stats/latency-tracker.js'
 import type { PipelineObserver } from '../types.js'
 
@@ -8,7 +8,7 @@ export function createLatencyObserver(tracker: LatencyTracker): PipelineObserver
   return {
     name: 'latency',
     onAttempt(_ctx, r) {
-      if (r.clientClosed) return
+      if (r.clientClosed || r.refused) return
       tracker.record({
         deploymentId: r.deployment.id,
         model: r.deployment.model,

@@ -8,7 +8,7 @@ export function createTrafficObserver(traffic: TrafficStats): PipelineObserver {
   return {
     name: 'traffic',
     onAttempt(_ctx, r) {
-      if (r.ok || r.clientClosed) return
+      if (r.ok || r.clientClosed || r.refused) return
       traffic.noteError({ at: Date.now(), deploymentId: r.deployment.id, model: r.deployment.model, status: r.status, reason: r.error ?? r.failure ?? `HTTP ${r.status}` })
     },
     onOutcome(ctx, o) {
