@@ -1,0 +1,21 @@
+-- CreateTable
+-- Responses API objects kept for GET /v1/responses/{id} and previous_response_id.
+CREATE TABLE "StoredResponse" (
+    "id" TEXT NOT NULL,
+    "keyId" TEXT,
+    "tenant" TEXT,
+    "model" TEXT NOT NULL,
+    "input" TEXT NOT NULL,
+    "instructions" TEXT,
+    "output" TEXT NOT NULL,
+    "previousResponseId" TEXT,
+    "usage" TEXT,
+    "status" TEXT NOT NULL,
+    "envelope" TEXT NOT NULL,
+    "createdAt" TIMESTAMP(3) NOT NULL,
+
+    CONSTRAINT "StoredResponse_pkey" PRIMARY KEY ("id")
+);
+
+-- CreateIndex
+CREATE INDEX "StoredResponse_keyId_createdAt_idx" ON "StoredResponse"("keyId", "createdAt");
