@@ -68,6 +68,12 @@ export const ProviderConfigSchema = Type.Object(
     headers: Type.Optional(Type.Record(Type.String(), Type.String())),
     timeouts: Type.Optional(Timeouts),
     maxConnections: Type.Optional(Type.Integer({ minimum: 1 })),
+    responsesApi: Type.Optional(
+      Type.Boolean({
+        description:
+          'openai / azure only: the server has the Responses API (POST {baseUrl}/responses), so /v1/responses requests are passed through as sent instead of translated to Chat Completions. Default false',
+      }),
+    ),
   },
   { additionalProperties: false },
 )
@@ -319,6 +325,7 @@ export function referenceProblems(cfg: GatewayConfig): string[] {
     if (p.type === 'azure' && !p.baseUrl)
       problems.push(`providers[${i}].baseUrl: required for azure providers`)
     if (p.baseUrl) for (const m of baseUrlProblems(p.baseUrl)) problems.push(`providers[${i}].baseUrl: ${m}`)
+    if (p.responsesApi && p.type !== 'openai' && p.type !== 'azure') problems.push(`providers[${i}].responsesApi: only openai and azure providers can declare the Responses API`)
   })
   const names = new Map<string, string>()
   const deploymentIds = new Set<string>()

@@ -25,6 +25,8 @@ export interface ProviderSettings {
   apiVersion?: string
   /** Extra headers sent on every upstream call. */
   headers?: Record<string, string>
+  /** openai / azure: the server has the Responses API; /v1/responses passes through. */
+  responsesApi?: boolean
 }
 
 export type Operation = 'chat' | 'embeddings'

@@ -2,8 +2,10 @@
 // observers receive for every attempt and outcome.
 import type { Readable } from 'node:stream'
 import type { Usage } from '../openai/types.js'
-import type { DeploymentEntry, ModelEntry, RoutingTable } from '../routing/table.js'
-import type { Operation } from '../providers/types.js'
+import type { DeploymentEntry, ModelEntry, ProviderEntry, RoutingTable } from '../routing/table.js'
+import type { Endpoint, Operation, ProviderSettings } from '../providers/types.js'
+import type { GatewayError } from '../errors.js'
+import type { SseEvent } from '../sse.js'
 import type { FailureKind } from '../resilience/classify.js'
 import type { Pools } from './pools.js'
 import type { Outcome } from '../pipeline/types.js'
@@ -99,6 +101,67 @@ export interface ProxyJob<B> {
   planFallback?: (modelName: string) => FallbackPlan | undefined
   /** Set when deployments of `model` were left out for cooling down: epoch ms when the first reopens. */
   coolingUntil?: number
+  /**
+   * A front door's own API, for deployments whose provider speaks it: their
+   * attempts send the client's body as is (model rewritten) and relay the
+   * answer as is. Other deployments get the canonical `body`.
+   */
+  native?: NativeJob
+}
+
+/**
+ * The client's request in its own API (Anthropic Messages, the Responses API,
+ * legacy completions), for the providers that speak it (lib/proxy/native-relay.ts).
+ */
+export interface NativeJob {
+  /** Whether a deployment of this provider takes the body as sent. */
+  accepts(provider: ProviderEntry): boolean
+  endpoint(provider: ProviderSettings, upstreamModel: string, stream: boolean): Endpoint
+  /** The body to send (the client's, as sent); only `model` is rewritten per deployment. */
+  raw: string
+  parsed: Record<string, unknown>
+  /** Streams: ask the upstream for its usage (stream_options.include_usage; OpenAI-style APIs). */
+  streamUsage?: boolean
+  /** Sent on native attempts only (a client's anthropic-beta); the provider's own headers win. */
+  headers?: Record<string, string>
+  /** Usage of a JSON answer, in the canonical shape; undefined when it has none. */
+  usage(json: unknown): Usage | undefined
+  /** The completion text of a JSON answer without usage, for the gateway's estimate. */
+  text(json: unknown): string
+  /** A watcher for one streamed answer (one per attempt). */
+  watch(): NativeStreamWatcher
+  /**
+   * Set when the client's request could not be put in the canonical shape
+   * (the canonical body is then only good for estimates): attempts on
+   * deployments that do not speak the API fail with it, without a call.
+   */
+  untranslatable?: GatewayError
+}
+
+/** What a native stream's watcher makes of one upstream event. */
+export interface NativeEventView {
+  /** An in-band error: it is relayed as sent (it is in the client's format) and the attempt is recorded as failed. */
+  error?: GatewayError
+  /** Completion text carried by the event (counted when the stream ends without usage). */
+  text?: string
+  /** Leave the event out (needs `reframe`). */
+  drop?: boolean
+}
+
+/** Watches a native stream as it is relayed: usage, completion, in-band errors. */
+export interface NativeStreamWatcher {
+  observe(event: SseEvent): NativeEventView | undefined
+  /** The upstream's usage so far (canonical shape). */
+  readonly usage: Usage | undefined
+  /** The upstream signalled the end of the answer (its usage, if any, is final). */
+  readonly complete: boolean
+  /**
+   * Relay events re-framed (`event:`/`data:` lines) instead of the upstream's
+   * bytes, so that some can be dropped; the data stays as sent.
+   */
+  readonly reframe?: boolean
+  /** The event that ends a committed stream the gateway has to cut, in the client's format. */
+  errorEvent(err: GatewayError): string
 }
 
 export interface ProxyResponse {

@@ -83,7 +83,7 @@ export class RoutingTable {
     for (const p of config.providers) {
       const apiKey = resolveSecret(p.apiKey, env)
       const entry: ProviderEntry = {
-        settings: { name: p.name, type: p.type, baseUrl: p.baseUrl, apiKey, apiVersion: p.apiVersion, headers: p.headers },
+        settings: { name: p.name, type: p.type, baseUrl: p.baseUrl, apiKey, apiVersion: p.apiVersion, headers: p.headers, responsesApi: p.responsesApi },
         adapter: getAdapter(p.type),
         timeouts: p.timeouts,
         maxConnections: p.maxConnections,

@@ -26,7 +26,7 @@ export function providerSource(p: ProviderConfig): Source | undefined {
   return providerSources.get(p)
 }
 
-type ProviderOptions = Pick<ProviderConfig, 'apiVersion' | 'headers' | 'timeouts' | 'maxConnections'>
+type ProviderOptions = Pick<ProviderConfig, 'apiVersion' | 'headers' | 'timeouts' | 'maxConnections' | 'responsesApi'>
 type ModelOptions = Pick<ModelConfig, 'contextWindowFallbacks' | 'timeouts' | 'retries'>
 
 const json = (v: unknown) => JSON.stringify(v ?? null)
@@ -41,7 +41,7 @@ function parseJson<T>(text: string | null | undefined, fallback: T): T {
 const defined = <T extends object>(o: T): T => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T
 
 export function providerRow(p: ProviderConfig, source: Source) {
-  const options: ProviderOptions = defined({ apiVersion: p.apiVersion, headers: p.headers, timeouts: p.timeouts, maxConnections: p.maxConnections })
+  const options: ProviderOptions = defined({ apiVersion: p.apiVersion, headers: p.headers, timeouts: p.timeouts, maxConnections: p.maxConnections, responsesApi: p.responsesApi })
   return { id: p.name, name: p.name, type: p.type, baseUrl: p.baseUrl ?? null, apiKey: p.apiKey ?? null, options: json(options), source }
 }
 

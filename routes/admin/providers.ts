@@ -33,6 +33,7 @@ const UpdateProvider = Type.Object(
     headers: orNull(Type.Record(Type.String(), Type.String())),
     timeouts: orNull(Type.Unknown()),
     maxConnections: orNull(Type.Integer({ minimum: 1 })),
+    responsesApi: orNull(Type.Boolean({ description: 'openai / azure: /v1/responses passes through to {baseUrl}/responses' })),
   },
   { additionalProperties: false, description: 'Fields to change; null removes an optional field. The name cannot change.' },
 )
@@ -47,6 +48,7 @@ const ProviderView = Type.Object({
   headers: Type.Union([Type.Record(Type.String(), Type.String()), Type.Null()], { description: 'Credential-like header values read "[set]"' }),
   timeouts: Type.Unknown(),
   maxConnections: Type.Union([Type.Integer(), Type.Null()]),
+  responsesApi: Type.Boolean({ description: 'The server has the Responses API: /v1/responses passes through' }),
   deployments: Type.Integer({ description: 'Number of deployments using this provider' }),
   source: Type.String({ description: 'yaml or admin (admin rows are left alone by the YAML seed)' }),
   createdAt: Type.String({ format: 'date-time' }),
@@ -78,6 +80,7 @@ function view(row: Row, deployments: number) {
     headers: maskHeaders(c.headers, SET) ?? null,
     timeouts: c.timeouts ?? null,
     maxConnections: c.maxConnections ?? null,
+    responsesApi: c.responsesApi === true,
     deployments,
     source: row.source,
     createdAt: row.createdAt.toISOString(),

@@ -2,7 +2,7 @@
 // the rows already there say 'upstream' (their cost came from upstream usage,
 // the only source before), new rows can say 'estimate'.
 import { test } from 'tap'
-import { cpSync, mkdtempSync, rmSync } from 'node:fs'
+import { cpSync, mkdtempSync, readdirSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -29,6 +29,7 @@ for (const kind of ['sqlite', 'postgres'] as const) {
     t.teardown(() => db.$disconnect())
     const schema = postgresSchema(url)
     t.same(await migrate(db, provider, old, schema), ['0001_init'])
+    const later = readdirSync(migrationsDir(root, kind)).filter((d) => d !== '0001_init').sort()
     const row = {
       id: 'old-1', requestId: 'r', keyId: null, tenant: null, model: 'm', deploymentId: 'd', provider: 'p', stream: true, status: 200,
       promptTokens: 3, completionTokens: 4, cacheReadTokens: 0, cacheWriteTokens: 0, reasoningTokens: 0, costUsd: 0.5, attempts: 1, error: null,
@@ -36,7 +37,8 @@ for (const kind of ['sqlite', 'postgres'] as const) {
     }
     await insertMany(db, provider, 'UsageRecord', [row], schema)
 
-    t.same(await migrate(db, provider, root, schema), ['0002_usage_source'], 'only the new migration runs')
+    t.same(await migrate(db, provider, root, schema), later, 'only the migrations after 0001 run')
+    t.equal(later[0], '0002_usage_source')
     const before = await db.usageRecord.findUniqueOrThrow({ where: { id: 'old-1' } })
     t.equal(before.usageSource, 'upstream', 'existing rows keep their meaning')
     t.equal(before.costUsd, 0.5)

@@ -1,6 +1,6 @@
 // Any OpenAI-compatible server (OpenAI, Groq, Together, vLLM, Ollama, another
 // gateway). No translation: the body is forwarded with only `model` rewritten.
-import type { ErrorInfo, ProviderAdapter, ProviderSettings } from '../types.js'
+import type { Endpoint, ErrorInfo, ProviderAdapter, ProviderSettings } from '../types.js'
 
 const DEFAULT_BASE_URL = 'https://api.openai.com/v1'
 
@@ -71,6 +71,12 @@ export function openaiError(status: number, body: string, headers: Record<string
     message: `upstream returned ${status}${excerpt ? `: ${excerpt}` : ''}`,
     retryAfterSec,
   }
+}
+
+/** Endpoints other than chat, for requests the front doors pass through as sent (legacy completions, the Responses API). */
+export const openaiNative = {
+  completions: (provider: ProviderSettings): Endpoint => ({ url: join(provider.baseUrl ?? DEFAULT_BASE_URL, 'completions'), headers: openaiHeaders(provider) }),
+  responses: (provider: ProviderSettings): Endpoint => ({ url: join(provider.baseUrl ?? DEFAULT_BASE_URL, 'responses'), headers: openaiHeaders(provider) }),
 }
 
 export const openai: ProviderAdapter = {
