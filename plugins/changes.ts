@@ -20,7 +20,7 @@ export default fp(
   async (app) => {
     const apply = async (kinds: readonly ChangeKind[]) => {
       const set = new Set(kinds)
-      if (set.has('pricing')) await app.pricing.reload()
+      if (set.has('pricing')) await app.costEstimate.reload()
       if (set.has('routing') || set.has('pricing')) await app.modelRouting.reload()
       if (set.has('rules') || set.has('routing')) await app.strategy.reload()
       if (set.has('keys')) await app.keys.reload()

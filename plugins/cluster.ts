@@ -18,7 +18,7 @@ import fp from 'fastify-plugin'
 import { randomUUID } from 'node:crypto'
 import pg from 'pg'
 import { CHANGE_KINDS, changeMessage, parseChange, type ChangeKind } from '../lib/admin/changes.js'
-import { createRedis } from './redis.js'
+import { createRedis, redisKeyPrefix } from './redis.js'
 
 export const CHANGE_CHANNEL = 'switchyard_changes'
 
@@ -61,7 +61,7 @@ export default fp(
     const redisUrl = app.config.env.REDIS_URL
     if (app.redis && redisUrl) {
       // Under the shared key prefix, so separate deployments on one Redis stay apart.
-      const channel = `${app.config.gateway.limits?.redisKeyPrefix ?? 'switchyard:'}changes`
+      const channel = `${redisKeyPrefix(app.config.gateway)}changes`
       const subscriber = createRedis(redisUrl, 'switchyard-sub')
       subscriber.on('error', (err) => app.log.warn({ err: err.message }, 'redis subscriber error'))
       subscriber.on('message', (_channel: string, text: string) => onMessage(text))

@@ -13,7 +13,7 @@ import type { Usage } from '../lib/openai/types.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
-    pricing: {
+    costEstimate: {
       /** USD per 1M tokens for a deployment: its own price, else the stored catalog, else the live catalog. */
       priceOf(deployment: Pick<DeploymentEntry, 'id' | 'providerType' | 'upstreamModel' | 'pricing'>): (PriceEntry & { source: string }) | undefined
       /** USD cost of a usage on a deployment; undefined when its price is unknown. */
@@ -96,7 +96,7 @@ export default fp(
     }
     await reload()
 
-    const priceOf: FastifyPricing['priceOf'] = (d) => {
+    const priceOf: FastifyCostEstimate['priceOf'] = (d) => {
       const cached = byDeployment.get(d)
       if (cached !== undefined) return cached ?? undefined
       let price: (PriceEntry & { source: string }) | undefined
@@ -116,9 +116,9 @@ export default fp(
       const price = priceOf(deployment)
       return price ? computeCost(usage, price).totalUsd : undefined
     }
-    app.decorate('pricing', { priceOf, costOf, reload })
+    app.decorate('costEstimate', { priceOf, costOf, reload })
   },
   { name: 'cost-estimate', dependencies: ['prisma'] },
 )
 
-type FastifyPricing = import('fastify').FastifyInstance['pricing']
+type FastifyCostEstimate = import('fastify').FastifyInstance['costEstimate']

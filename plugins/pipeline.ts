@@ -43,7 +43,7 @@ export default fp<PipelinePluginOptions>(
     const pools = new Pools(undefined, { policy: upstreamPolicy(app.config.env.ADMIN_UPSTREAM_ALLOW) })
     const engine = new ProxyEngine({
       pools,
-      costOf: app.pricing.costOf,
+      costOf: app.costEstimate.costOf,
       inflight: app.latency.inflight,
       // Before every attempt: the deployment's circuit, then its cap's count.
       gate: {
@@ -65,7 +65,7 @@ export default fp<PipelinePluginOptions>(
       admission: [
         createRateLimitStage(app.limits.requests),
         createTokenLimitStage({ counter: app.limits.counter, defaults: app.limits.defaults, track: app.limits.track }),
-        createBudgetStage({ store: app.budgets.store, tenants: app.budgets.tenants, priceOf: app.pricing.priceOf, track: app.budgets.track }),
+        createBudgetStage({ store: app.budgets.store, tenants: app.budgets.tenants, priceOf: app.costEstimate.priceOf, track: app.budgets.track }),
         // Shared counters only: what other instances sent to capped deployments.
         ...(app.redis ? [createCapsRefreshStage(app.limits.caps, (err) => app.log.warn({ err }, 'deployment cap refresh failed'))] : []),
       ],

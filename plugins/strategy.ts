@@ -45,7 +45,7 @@ export default fp(
     await reload()
 
     const planner = new RoutingPlanner({
-      priceOf: (d) => app.pricing.priceOf(d),
+      priceOf: (d) => app.costEstimate.priceOf(d),
       latency: (id) => app.latency.tracker.get(id),
       inFlight: (id) => app.latency.inflight.get(id),
       countTokens: (body, d) => countPromptTokens(body, d.providerType, d.upstreamModel).tokens,

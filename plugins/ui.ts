@@ -31,6 +31,7 @@ import {
 } from '../lib/ui/session.js'
 import { toOpenAIError } from '../routes/error-mapping.js'
 import { projectRoot } from './prisma.js'
+import { redisKeyPrefix } from './redis.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -107,7 +108,7 @@ export default fp(
     let session: { codec: ReturnType<typeof jwtCodec>; used: OnceStore; ended: OnceStore } | undefined
     const sessionIds = new WeakMap<FastifyRequest, string>()
     if (secret) {
-      const prefix = `${app.config.gateway.limits?.redisKeyPrefix ?? 'switchyard:'}ui:`
+      const prefix = `${redisKeyPrefix(app.config.gateway)}ui:`
       const store = (name: string): OnceStore =>
         app.redis ? new LayeredOnceStore([new MemoryOnceStore(), new RedisOnceStore(app.redis, `${prefix}${name}:`)]) : new MemoryOnceStore()
       session = { codec: jwtCodec(app.jwt), used: store('used-link'), ended: store('ended-session') }

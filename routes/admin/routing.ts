@@ -136,7 +136,7 @@ const routingAdminRoutes: FastifyPluginAsyncTypebox = async (app) => {
     const expected = plan.expectedCompletion ?? modelExpectedCompletion(plan.model, body, (id) => app.latency.tracker.get(id))
     const candidates = plan.ranked.map((r, i) => {
       const d = deployments[i]!
-      const price = app.pricing.priceOf(d)
+      const price = app.costEstimate.priceOf(d)
       const latency = app.latency.tracker.get(d.id)
       const promptTokens = countTokens(d)
       return {

@@ -84,7 +84,7 @@ export default async function routingRoutes(app: FastifyInstance) {
     const source = expected.source
     const lines = deployments.map((d) => {
       const counted = countPromptTokens(body, d.providerType, d.upstreamModel)
-      const price = app.pricing.priceOf(d)
+      const price = app.costEstimate.priceOf(d)
       const cost = price
         ? computeCost({ prompt_tokens: counted.tokens, completion_tokens: completion, total_tokens: counted.tokens + completion }, price)
         : undefined
