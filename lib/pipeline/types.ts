@@ -8,7 +8,7 @@ import type { Operation } from '../providers/types.js'
 import type { DeploymentEntry, ModelEntry, ResolvedVia } from '../routing/table.js'
 import type { RoutingPlan } from '../routing/planner.js'
 import type { GatewayError } from '../errors.js'
-import type { AttemptRecord, FallbackPlan, ProxyResponse } from '../proxy/types.js'
+import type { AttemptRecord, FallbackPlan, Outcome, ProxyResponse } from '../proxy/types.js'
 import type { UsageSource } from '../proxy/usage.js'
 
 export type { UsageSource }
@@ -72,27 +72,7 @@ export interface RequestContext extends PipelineRequest {
 }
 
 
-/** How a request ended: what observers see and what reservations settle to. */
-export interface Outcome {
-  status: number
-  /** The deployment that answered, or the last one tried. */
-  deployment?: DeploymentEntry
-  /** Set when a fallback model answered. */
-  fallbackModel?: string
-  attempts: number
-  stream: boolean
-  usage?: Usage
-  usageSource: UsageSource
-  costUsd?: number
-  /** An error code when the request failed. */
-  error?: string
-  /** Streams: time to the first byte of the answer, from the request's arrival (stamped by the pipeline). */
-  ttftMs?: number
-  /** From the request's arrival to its outcome; stamped by the pipeline. */
-  durationMs?: number
-  /** The gateway's own time: the x-switchyard-overhead-ms figure (stamped by the pipeline). */
-  overheadMs?: number
-}
+export type { Outcome }
 
 // ---------------------------------------------------------------------------
 // Stages, in the order they run (see pipeline.ts).

@@ -8,7 +8,6 @@ import type { GatewayError } from '../errors.js'
 import type { SseEvent } from '../sse.js'
 import type { FailureKind } from '../resilience/classify.js'
 import type { Pools } from './pools.js'
-import type { Outcome } from '../pipeline/types.js'
 import type { UsageSource } from './usage.js'
 
 export interface AttemptRecord {
@@ -144,22 +143,18 @@ export interface NativeEventView {
   error?: GatewayError
   /** Completion text carried by the event (counted when the stream ends without usage). */
   text?: string
-  /** Leave the event out (needs `reframe`). */
+  /** Leave the event out (e.g. a usage chunk the client did not ask for). */
   drop?: boolean
 }
 
 /** Watches a native stream as it is relayed: usage, completion, in-band errors. */
 export interface NativeStreamWatcher {
+  // Events are always relayed re-framed (`event:`/`data:` lines, data as sent): see lib/proxy/native-relay.ts.
   observe(event: SseEvent): NativeEventView | undefined
   /** The upstream's usage so far (canonical shape). */
   readonly usage: Usage | undefined
   /** The upstream signalled the end of the answer (its usage, if any, is final). */
   readonly complete: boolean
-  /**
-   * Relay events re-framed (`event:`/`data:` lines) instead of the upstream's
-   * bytes, so that some can be dropped; the data stays as sent.
-   */
-  readonly reframe?: boolean
   /** The event that ends a committed stream the gateway has to cut, in the client's format. */
   errorEvent(err: GatewayError): string
 }
@@ -177,5 +172,29 @@ export interface ProxyResponse {
   /** Set when a fallback model answered: its name. */
   fallbackModel?: string
   /** The gateway's own time until the answer was ready (set by the pipeline; the x-switchyard-overhead-ms figure). */
+  overheadMs?: number
+  /** The answer is in the job's native API (ProxyJob.native), relayed as sent; otherwise it is canonical. */
+  native?: boolean
+}
+
+/** How a request ended: what observers see and what reservations settle to. */
+export interface Outcome {
+  status: number
+  /** The deployment that answered, or the last one tried. */
+  deployment?: DeploymentEntry
+  /** Set when a fallback model answered. */
+  fallbackModel?: string
+  attempts: number
+  stream: boolean
+  usage?: Usage
+  usageSource: UsageSource
+  costUsd?: number
+  /** An error code when the request failed. */
+  error?: string
+  /** Streams: time to the first byte of the answer, from the request's arrival (stamped by the pipeline). */
+  ttftMs?: number
+  /** From the request's arrival to its outcome; stamped by the pipeline. */
+  durationMs?: number
+  /** The gateway's own time: the x-switchyard-overhead-ms figure (stamped by the pipeline). */
   overheadMs?: number
 }

@@ -10,7 +10,9 @@
 //      deployment's mean, weighted by its sample count;
 //   3. else DEFAULT_EXPECTED_COMPLETION_TOKENS.
 
-import type { LatencyView } from './types.js'
+import type { ExpectedCompletion, LatencyView } from './types.js'
+
+export type { ExpectedCompletion, ExpectedCompletionSource } from './types.js'
 
 /**
  * Completion tokens assumed when the request gives no max_tokens and no
@@ -19,14 +21,6 @@ import type { LatencyView } from './types.js'
  */
 export const DEFAULT_EXPECTED_COMPLETION_TOKENS = 256
 
-export type ExpectedCompletionSource = 'max_tokens' | 'model-mean' | 'default'
-
-export interface ExpectedCompletion {
-  tokens: number
-  source: ExpectedCompletionSource
-  /** Samples behind a model-mean. */
-  samples?: number
-}
 
 /** max_completion_tokens (newer name, wins) or max_tokens, when a usable number. */
 export function requestedMaxTokens(body: { max_completion_tokens?: unknown; max_tokens?: unknown } | undefined): number | undefined {

@@ -5,7 +5,6 @@
 // fallback order. Stateful strategies (balanced, least-busy) keep their state in
 // the instance returned by their factory.
 
-import type { ExpectedCompletion } from './expected-completion.js'
 
 /** Every routing strategy, in the order they are listed to users; the one source of the names. */
 export const STRATEGY_NAMES = Object.freeze(['model', 'cost', 'latency', 'balanced', 'least-busy', 'rules'] as const)
@@ -88,4 +87,14 @@ export interface Strategy {
 export function byPosition(a: Candidate, b: Candidate): number {
   if (a.position !== b.position) return a.position - b.position
   return a.id < b.id ? -1 : a.id > b.id ? 1 : 0
+}
+
+export type ExpectedCompletionSource = 'max_tokens' | 'model-mean' | 'default'
+
+/** The completion length a request is expected to produce (lib/strategies/expected-completion.ts). */
+export interface ExpectedCompletion {
+  tokens: number
+  source: ExpectedCompletionSource
+  /** Samples behind a model-mean. */
+  samples?: number
 }
