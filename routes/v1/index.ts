@@ -6,6 +6,7 @@ import chatRoutes from './chat.js'
 import embeddingsRoutes from './embeddings.js'
 import modelRoutes from './models.js'
 import routingRoutes from './routing.js'
+import responsesRoutes from './responses.js'
 
 export default async function v1(app: FastifyInstance) {
   registerV1Hooks(app)
@@ -13,4 +14,5 @@ export default async function v1(app: FastifyInstance) {
   await app.register(embeddingsRoutes)
   await app.register(modelRoutes)
   await app.register(routingRoutes)
+  await app.register(responsesRoutes)
 }
