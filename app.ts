@@ -97,9 +97,9 @@ export const switchyard: FastifyPluginAsync<SwitchyardPluginOptions> = async (ap
   await app.register(trafficPlugin)
   await app.register(strategyPlugin)
   // Observers' own state: Prometheus metrics (and GET /metrics), traces.
-  if (http) {
-    const observability = config.gateway.observability?.metrics
-    await app.register(metricsPlugin, { keyLabels: observability?.keyLabels, maxLabelValues: observability?.maxLabelValues })
+  const metricsConfig = config.gateway.observability?.metrics
+  if (http && metricsConfig?.enabled !== false) {
+    await app.register(metricsPlugin, { keyLabels: metricsConfig?.keyLabels, maxLabelValues: metricsConfig?.maxLabelValues })
   }
   await app.register(tracingPlugin, { env: opts.env })
   // The request pipeline, assembled from the above (lib/pipeline/pipeline.ts).

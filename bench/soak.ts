@@ -62,6 +62,9 @@ interface Sample {
   /** Seconds since the load started. */
   t: number
   rssMB: number
+  /** V8 heap used / total, from the gateway's GET /metrics (nodejs_heap_size_*_bytes); null when not scraped. */
+  heapUsedMB: number | null
+  heapTotalMB: number | null
   /** Gateway CPU since the previous sample, % of one core. */
   cpuPct: number | null
   /** Requests sent / answered 2xx so far (from the load generator's last progress line). */
@@ -149,11 +152,28 @@ function readWorker(child: ChildProcess, onProgress: (p: SoakProgress) => void, 
   })
 }
 
+/** The gateway's V8 heap from its own /metrics (loopback, prom-client's default Node metrics); undefined when metrics are off. */
+async function readHeap(origin: string): Promise<{ used: number; total: number } | undefined> {
+  try {
+    const res = await request(`${origin}/metrics`, { headersTimeout: 2_000, bodyTimeout: 2_000 })
+    const text = await res.body.text()
+    if (res.statusCode !== 200) return undefined
+    const used = /^nodejs_heap_size_used_bytes(?:\{[^}]*\})? ([0-9.e+]+)/m.exec(text)
+    const total = /^nodejs_heap_size_total_bytes(?:\{[^}]*\})? ([0-9.e+]+)/m.exec(text)
+    return used && total ? { used: Number(used[1]), total: Number(total[1]) } : undefined
+  } catch {
+    return undefined
+  }
+}
+
+/** Resident memory under load must stay at or below this (issue 14). */
+const RSS_MAX_MB = 200
+
 // ---------------------------------------------------------------- main
 
 async function main(): Promise<number> {
   const params = {
-    seconds: intEnv('SOAK_SECONDS', 180, 10, 1800),
+    seconds: intEnv('SOAK_SECONDS', 600, 10, 3600),
     rate: intEnv('SOAK_RATE', 300, 1, 5000),
     sampleSeconds: intEnv('SOAK_SAMPLE_SECONDS', 5, 1, 60),
     failRate: numEnv('SOAK_FAIL_RATE', 0.05, 0, 1),
@@ -266,7 +286,8 @@ async function main(): Promise<number> {
       lastTicks = ticks
       lastAt = now
       const elapsed = (now - t0) / 1000
-      samples.push({ t: elapsed, rssMB: rss / MB, cpuPct, sent: progress.sent, ok: progress.ok, inflightPeak: peakSinceSample, measured: elapsed >= warmupS - 1e-6 })
+      const heap = await readHeap(gw.origin)
+      samples.push({ t: elapsed, rssMB: rss / MB, heapUsedMB: heap ? heap.used / MB : null, heapTotalMB: heap ? heap.total / MB : null, cpuPct, sent: progress.sent, ok: progress.ok, inflightPeak: peakSinceSample, measured: elapsed >= warmupS - 1e-6 })
       peakSinceSample = progress.inflight
       if (k % Math.max(1, Math.round(30 / params.sampleSeconds)) === 0 || t + params.sampleSeconds > params.seconds) {
         process.stderr.write(`soak: t=${elapsed.toFixed(0)}s rss=${(rss / MB).toFixed(1)} MB sent=${progress.sent} 2xx=${progress.ok} non-2xx=${progress.non2xx} errors=${progress.errors}\n`)
@@ -300,6 +321,9 @@ async function main(): Promise<number> {
     const last = post[post.length - 1]
     const slopeMBperMin = slope(post.map((s) => s.t / 60), post.map((s) => s.rssMB))
     const growthPct = first && last ? (100 * (last.rssMB - first.rssMB)) / first.rssMB : NaN
+    const heapPost = post.filter((s) => s.heapUsedMB !== null)
+    const heapSlopeMBperMin = heapPost.length >= MIN_SAMPLES ? slope(heapPost.map((s) => s.t / 60), heapPost.map((s) => s.heapUsedMB!)) : NaN
+    const heapTotalSlopeMBperMin = heapPost.length >= MIN_SAMPLES ? slope(heapPost.map((s) => s.t / 60), heapPost.map((s) => s.heapTotalMB!)) : NaN
     const windowS = first && last ? last.t - first.t : 0
     let verdict: 'FLAT' | 'GROWING' | 'INCONCLUSIVE'
     if (post.length < MIN_SAMPLES || !Number.isFinite(slopeMBperMin)) verdict = 'INCONCLUSIVE'
@@ -320,6 +344,12 @@ async function main(): Promise<number> {
       afterDrainMB: afterRss !== undefined ? afterRss / MB : null,
       slopeMBperMin,
       growthPct,
+      heapUsedSlopeMBperMin: heapSlopeMBperMin,
+      heapTotalSlopeMBperMin: heapTotalSlopeMBperMin,
+      heapUsedMinMB: heapPost.length ? Math.min(...heapPost.map((s) => s.heapUsedMB!)) : null,
+      heapUsedMaxMB: heapPost.length ? Math.max(...heapPost.map((s) => s.heapUsedMB!)) : null,
+      rssMaxTargetMB: RSS_MAX_MB,
+      rssWithinTarget: rssValues.length ? Math.max(...rssValues) <= RSS_MAX_MB : null,
       postWarmupSamples: post.length,
       measuredWindowSeconds: windowS,
       verdict,
@@ -348,6 +378,9 @@ async function main(): Promise<number> {
     out.push(`  ${padR('after the load drained (info)', 34)}${pad(fmt(memory.afterDrainMB), 10)}`)
     out.push(`  ${padR('slope (least squares)', 34)}${pad(`${fmt(slopeMBperMin, 3)} MB/min`, 16)}`)
     out.push(`  ${padR('growth last vs start', 34)}${pad(Number.isFinite(growthPct) ? `${growthPct >= 0 ? '+' : ''}${fmt(growthPct, 2)}%` : 'n/a', 10)}`)
+    out.push(`  ${padR(`max under load <= ${RSS_MAX_MB} MB`, 34)}${pad(memory.rssWithinTarget === null ? 'n/a' : memory.rssWithinTarget ? 'PASS' : 'MISS', 10)}`)
+    out.push(`  ${padR('V8 heap used min / max, MB', 34)}${pad(`${fmt(memory.heapUsedMinMB)} / ${fmt(memory.heapUsedMaxMB)}`, 24)}   (GET /metrics nodejs_heap_size_used_bytes)`)
+    out.push(`  ${padR('heap used slope / total slope', 34)}${pad(`${fmt(heapSlopeMBperMin, 3)} / ${fmt(heapTotalSlopeMBperMin, 3)} MB/min`, 24)}`)
     out.push(`  ${padR('VERDICT', 34)}${pad(verdict, 10)}   (${memory.criterion})`)
     out.push(rule)
     if (result) {
@@ -372,9 +405,9 @@ async function main(): Promise<number> {
     out.push(rule)
     // At most ~20 rows; all samples are in the JSON.
     const every = Math.max(1, Math.ceil(samples.length / 20))
-    out.push(`Samples${every > 1 ? ` (every ${every}th; all in the JSON)` : ''}:  ${padR('t s', 8)}${pad('RSS MB', 9)}${pad('CPU %', 8)}${pad('sent', 9)}${pad('peak in flight', 16)}`)
+    out.push(`Samples${every > 1 ? ` (every ${every}th; all in the JSON)` : ''}:  ${padR('t s', 8)}${pad('RSS MB', 9)}${pad('heap MB', 9)}${pad('CPU %', 8)}${pad('sent', 9)}${pad('peak in flight', 16)}`)
     samples.forEach((s, i) => {
-      if (i % every === 0 || i === samples.length - 1) out.push(`          ${s.measured ? ' ' : 'w'} ${padR(s.t.toFixed(1), 8)}${pad(s.rssMB.toFixed(1), 9)}${pad(fmt(s.cpuPct, 0), 8)}${pad(String(s.sent), 9)}${pad(String(s.inflightPeak), 16)}`)
+      if (i % every === 0 || i === samples.length - 1) out.push(`          ${s.measured ? ' ' : 'w'} ${padR(s.t.toFixed(1), 8)}${pad(s.rssMB.toFixed(1), 9)}${pad(fmt(s.heapUsedMB), 9)}${pad(fmt(s.cpuPct, 0), 8)}${pad(String(s.sent), 9)}${pad(String(s.inflightPeak), 16)}`)
     })
     out.push('          (w = warm-up, not in the verdict; CPU % of one core and peak requests in flight since the previous sample)')
     for (const n of notes) out.push(`note: ${n}`)

@@ -22,6 +22,8 @@ export const MOCK_JS = join(HERE, 'mock-upstream.js')
 export const LOAD_JS = join(HERE, 'load-worker.js')
 export const TRAFFIC_JS = join(HERE, 'traffic-worker.js')
 export const SERVER_JS = join(DIST, 'server.js')
+export const PORTKEY_SHIM_JS = join(HERE, 'portkey-shim.js')
+export const OTLP_SINK_JS = join(HERE, 'otlp-sink.js')
 export const RESULTS_DIR = join(ROOT, 'bench', 'results')
 
 /** Mock upstreams and load generators share core 0; the gateway has core 1 to itself. */
@@ -149,9 +151,19 @@ export interface Gateway {
   child: ChildProcess
 }
 
+export interface GatewayExtra {
+  /** Extra environment (e.g. OTEL_EXPORTER_OTLP_ENDPOINT). */
+  env?: Record<string, string>
+  /** Distinguishes the YAML and SQLite files when several gateways share `dir`. */
+  fileTag?: string
+  /** Extra node flags (e.g. --cpu-prof). */
+  nodeArgs?: string[]
+}
+
 /** Starts `node dist/server.js` with `yaml` as its config, its own SQLite file in `dir`, and waits for GET /health. */
-export async function startGateway(pinning: Pinning, dir: string, yaml: string, masterKey: string, label = 'gateway'): Promise<Gateway> {
-  const configPath = join(dir, 'gateway.yaml')
+export async function startGateway(pinning: Pinning, dir: string, yaml: string, masterKey: string, label = 'gateway', extra: GatewayExtra = {}): Promise<Gateway> {
+  const tag = extra.fileTag ? `-${extra.fileTag}` : ''
+  const configPath = join(dir, `gateway${tag}.yaml`)
   writeFileSync(configPath, yaml)
   const port = await freePort()
   const env: NodeJS.ProcessEnv = { ...process.env }
@@ -160,15 +172,18 @@ export async function startGateway(pinning: Pinning, dir: string, yaml: string, 
   Object.assign(env, {
     PORT: String(port),
     HOST: '127.0.0.1',
-    DATABASE_URL: `file:${join(dir, 'gateway.db')}`,
+    DATABASE_URL: `file:${join(dir, `gateway${tag}.db`)}`,
     GATEWAY_CONFIG: configPath,
     MASTER_KEY: masterKey,
     LOG_LEVEL: 'warn',
     SHUTDOWN_GRACE_MS: '2000',
     NODE_ENV: 'production',
   })
+  // Tracing only where asked for (extra.env): not inherited from the caller's shell.
+  for (const k of Object.keys(env)) if (k.startsWith('OTEL_')) delete env[k]
+  Object.assign(env, extra.env ?? {})
   // cwd = the temp dir, so a developer's ./.env is not loaded.
-  const child = spawnNode([SERVER_JS], { core: CORE_GATEWAY, pinning, label, env, cwd: dir })
+  const child = spawnNode([...(extra.nodeArgs ?? []), SERVER_JS], { core: CORE_GATEWAY, pinning, label, env, cwd: dir })
   child.stdout!.resume() // the gateway logs to stdout; drain it
   const origin = `http://127.0.0.1:${port}`
   const deadline = Date.now() + 30_000
@@ -184,6 +199,46 @@ export async function startGateway(pinning: Pinning, dir: string, yaml: string, 
     await new Promise((r) => setTimeout(r, 100))
   }
   throw new HarnessError(`${label} did not answer GET /health with 200 within 30 s`)
+}
+
+/**
+ * Portkey's open-source gateway (the `@portkey-ai/gateway` devDependency,
+ * its Node server `build/start-server.js --headless`) on the gateway's core.
+ * Requests name the upstream per request (x-portkey-provider: openai,
+ * x-portkey-custom-host: the mock). Started with bench/portkey-shim.js
+ * preloaded: Portkey 1.15.2 appends its headers to the upstream's fetch
+ * Response, whose headers are immutable on Node 20 (`TypeError: immutable`
+ * on every streamed request); the shim re-wraps each fetch Response once.
+ */
+export async function startPortkey(pinning: Pinning, label = 'portkey'): Promise<Gateway> {
+  const script = join(ROOT, 'node_modules', '@portkey-ai', 'gateway', 'build', 'start-server.js')
+  if (!existsSync(script)) throw new HarnessError(`${script} is missing: npm install (devDependency @portkey-ai/gateway)`)
+  const port = await freePort()
+  const env: NodeJS.ProcessEnv = { ...process.env, NODE_ENV: 'production' }
+  const child = spawnNode(['--import', PORTKEY_SHIM_JS, script, `--port=${port}`, '--headless'], { core: CORE_GATEWAY, pinning, label, env, cwd: tmpDir ?? ROOT })
+  child.stdout!.resume()
+  const origin = `http://127.0.0.1:${port}`
+  const deadline = Date.now() + 30_000
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null || child.signalCode !== null) throw new HarnessError(`${label} exited during start-up (code ${child.exitCode}, signal ${child.signalCode})`)
+    try {
+      const res = await request(`${origin}/`, { headersTimeout: 1_000, bodyTimeout: 1_000 })
+      await res.body.dump()
+      if (res.statusCode < 500) return { origin, child }
+    } catch {
+      /* not listening yet */
+    }
+    await new Promise((r) => setTimeout(r, 100))
+  }
+  throw new HarnessError(`${label} did not answer GET / within 30 s`)
+}
+
+/** A loopback OTLP/HTTP receiver (bench/otlp-sink.ts) on the load core: answers 200, counts bytes. */
+export async function startOtlpSink(pinning: Pinning, label = 'otlp sink'): Promise<Mock> {
+  const child = spawnNode([OTLP_SINK_JS], { core: CORE_LOAD, pinning, label })
+  const origin = await waitForLine(child, (l) => /^http:\/\/127\.0\.0\.1:\d+$/.test(l), 15_000, label)
+  child.stdout!.resume()
+  return { origin, child }
 }
 
 export function assertAlive(child: ChildProcess, label: string): void {

@@ -161,6 +161,7 @@ export const ObservabilityConfigSchema = Type.Object(
     metrics: Type.Optional(
       Type.Object(
         {
+          enabled: Type.Optional(Type.Boolean({ description: 'Prometheus metrics and GET /metrics. Default true' })),
           keyLabels: Type.Optional(Type.Boolean({ description: 'Per-key series, labelled by key name (never the key). Default false' })),
           maxLabelValues: Type.Optional(Type.Integer({ minimum: 1, description: 'Past this many values of one label, new ones are reported as "other". Default 500' })),
         },
