@@ -21,14 +21,22 @@ const PRICE = { input: 50_000, output: 50_000 }
 const BUDGET = 5
 const messages = [{ role: 'user', content: 'Say something long, please.' }]
 
-/** Streams the first delta, then (once the gateway hangs up or after a pause) whatever `rest` writes. */
+/**
+ * Streams the first delta, then waits: the client aborts after that delta and
+ * the gateway must hang up on the upstream, so `rest` (usage included) is
+ * never sent. Should the gateway keep the upstream call open, `rest` goes out
+ * after a long pause (and the record would say 'upstream'). No short timer: on
+ * a loaded machine the abort may take a while to propagate.
+ */
 function upstreamThat(rest: (res: ServerResponse) => void) {
   return (_req: UpstreamRequest, res: ServerResponse) => {
     openStream(res)
     res.write(chunk({ role: 'assistant', content: 'Once upon a time' }))
-    setTimeout(() => {
+    const timer = setTimeout(() => {
       if (!res.destroyed) rest(res)
-    }, 300)
+    }, 15_000)
+    timer.unref()
+    res.once('close', () => clearTimeout(timer))
   }
 }
 
