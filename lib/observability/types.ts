@@ -87,7 +87,7 @@ export interface RequestEvent {
   tenant?: string
   /** The gateway key's name (used only when key labels are on). */
   keyName?: string
-  /** The model name the upstream reported. */
+  /** The answering deployment's configured upstream model id, or its route pattern (never the client's string). */
   responseModel?: string
   /** A low-cardinality error identifier (error code, failure kind or status) when the request failed. */
   errorType?: string

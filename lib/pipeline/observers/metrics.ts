@@ -37,6 +37,16 @@ export function serverOfDeployment(table: RoutingTable, d: DeploymentEntry | und
   return base ? serverOf(base) : undefined
 }
 
+/**
+ * gen_ai_response_model of a deployment: its configured upstream model id. A
+ * pattern route's deployment is not configured: it calls the upstream with
+ * the client's string, so its label is the pattern (the deployment's model).
+ */
+export function responseModelLabelOf(table: RoutingTable, d: DeploymentEntry | undefined): string | undefined {
+  if (!d) return undefined
+  return table.deployments.has(d.id) ? d.upstreamModel : d.model
+}
+
 export function createMetricsObserver(metrics: GatewayMetrics, table: () => RoutingTable): PipelineObserver {
   // A failed attempt waits for the next one to say whether it was retried or failed over.
   const unresolved = new WeakMap<RequestContext, AttemptRecord>()
@@ -60,7 +70,8 @@ export function createMetricsObserver(metrics: GatewayMetrics, table: () => Rout
     },
     onOutcome(ctx, o) {
       settlePrevious(ctx, undefined)
-      const server = serverOfDeployment(table(), o.deployment)
+      const routing = table()
+      const server = serverOfDeployment(routing, o.deployment)
       metrics.onRequest({
         entryPoint: ctx.entryPoint,
         modelLabel: modelLabelOf(ctx.model),
@@ -80,7 +91,7 @@ export function createMetricsObserver(metrics: GatewayMetrics, table: () => Rout
         serverPort: server?.port,
         tenant: ctx.identity.tenant ?? undefined,
         keyName: ctx.identity.name,
-        responseModel: o.deployment?.upstreamModel,
+        responseModel: responseModelLabelOf(routing, o.deployment),
         errorType: o.error,
       })
     },
