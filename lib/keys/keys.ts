@@ -49,9 +49,20 @@ export const MASTER_IDENTITY: KeyIdentity = {
   master: true,
 }
 
+/** Keys remembered after a successful check; past this the memo starts over. */
+const VERIFIED_MEMO_MAX = 10_000
+
 export class KeyStore {
   private byHash = new Map<string, KeyIdentity>()
   private readonly masterHash: Buffer | undefined
+  /**
+   * Keys that passed a check, so that a client's next request skips the
+   * SHA-256 (about 1 % of the gateway's CPU). Only valid keys are kept (a
+   * flood of wrong keys cannot fill it, and they are limited per address
+   * anyway); cleared whenever the keys change, so a revoked key is refused
+   * at once.
+   */
+  private verified = new Map<string, KeyIdentity>()
 
   constructor(masterKey?: string) {
     this.masterHash = masterKey ? Buffer.from(hashKey(masterKey), 'hex') : undefined
@@ -59,12 +70,19 @@ export class KeyStore {
 
   replace(entries: Array<{ hash: string; identity: KeyIdentity }>): void {
     this.byHash = new Map(entries.map((e) => [e.hash, e.identity]))
+    this.verified = new Map()
   }
 
   verify(key: string): KeyIdentity | undefined {
+    const known = this.verified.get(key)
+    if (known) return known
     const hash = hashKey(key)
-    if (this.masterHash && timingSafeEqual(Buffer.from(hash, 'hex'), this.masterHash)) return MASTER_IDENTITY
-    return this.byHash.get(hash)
+    const identity = this.masterHash && timingSafeEqual(Buffer.from(hash, 'hex'), this.masterHash) ? MASTER_IDENTITY : this.byHash.get(hash)
+    if (identity) {
+      if (this.verified.size >= VERIFIED_MEMO_MAX) this.verified = new Map()
+      this.verified.set(key, identity)
+    }
+    return identity
   }
 
   get size(): number {
