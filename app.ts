@@ -161,6 +161,7 @@ export async function buildApp(opts: BuildOptions = {}): Promise<FastifyInstance
   const config = opts.config ?? loadAppConfig(opts)
   const app = Fastify(serverOptions(config, opts))
   // The root is the gateway's own: its decorations (app.db, app.pipeline...) are reachable there.
-  await app.register(fp(switchyard, { name: 'switchyard' }), { config, observers: opts.observers, http: opts.http })
+  // env too: the tracing plugin reads the OTEL_* variables from the same environment as the config.
+  await app.register(fp(switchyard, { name: 'switchyard' }), { config, env: opts.env, observers: opts.observers, http: opts.http })
   return app
 }

@@ -1,8 +1,11 @@
 // OpenTelemetry spans (lib/observability/tracing.ts): a server span per
 // request, continuing the client's W3C traceparent and handed on to the
 // upstream; a child span per upstream attempt (created when it ends, with
-// its real start time).
-import type { Span, Tracing } from '../../observability/tracing.js'
+// its real start time). A failed attempt's span is ended when the next
+// attempt (or the outcome) says what followed it: retried, failed over, or
+// nothing (failed); its end time is the attempt's own.
+import type { AttemptSpanEnd, Span, Tracing } from '../../observability/tracing.js'
+import type { AttemptRecord } from '../../proxy/types.js'
 import { modelLabelOf } from '../../observability/labels.js'
 import { operationOf } from '../../observability/semconv.js'
 import type { RoutingTable } from '../../routing/table.js'
@@ -14,6 +17,15 @@ const epochOf = (perfMs: number) => Date.now() - (performance.now() - perfMs)
 
 export function createTracingObserver(tracing: Tracing, table: () => RoutingTable): PipelineObserver {
   const spans = new WeakMap<PipelineRequest, Span>()
+  const attemptCount = new WeakMap<RequestContext, number>()
+  const unresolved = new WeakMap<RequestContext, { span: Span; record: AttemptRecord; end: AttemptSpanEnd }>()
+  const settlePrevious = (ctx: RequestContext, next: AttemptRecord | undefined) => {
+    const prev = unresolved.get(ctx)
+    if (!prev) return
+    unresolved.delete(ctx)
+    const outcome = !next ? 'failed' : next.deployment.id === prev.record.deployment.id ? 'retried' : 'failed_over'
+    tracing.endAttemptSpan(prev.span, { ...prev.end, outcome })
+  }
   const begin = (request: PipelineRequest, model: string) => {
     const span = tracing.startRequestSpan({
       operation: operationOf(request.entryPoint) ?? request.entryPoint,
@@ -41,6 +53,9 @@ export function createTracingObserver(tracing: Tracing, table: () => RoutingTabl
     onAttempt(ctx, r) {
       const parent = spans.get(ctx)
       if (!parent) return
+      settlePrevious(ctx, r)
+      const attempt = (attemptCount.get(ctx) ?? 0) + 1
+      attemptCount.set(ctx, attempt)
       const end = Date.now()
       const server = serverOfDeployment(table(), r.deployment)
       const span = tracing.startAttemptSpan(parent, {
@@ -51,13 +66,14 @@ export function createTracingObserver(tracing: Tracing, table: () => RoutingTabl
         deploymentId: r.deployment.id,
         serverAddress: server?.address,
         serverPort: server?.port,
+        attempt,
         retry: r.retry,
         model: r.deployment.model,
         fallbackFrom: r.deployment.model !== ctx.model.name && !ctx.model.pattern ? modelLabelOf(ctx.model) : undefined,
         stream: r.stream,
         startTime: end - r.totalMs,
       })
-      tracing.endAttemptSpan(span, {
+      const ended: AttemptSpanEnd = {
         outcome: r.refused ? 'breaker_refused' : r.ok ? 'ok' : r.failure === 'timeout' ? 'timed_out' : 'failed',
         status: r.status,
         errorType: r.ok ? undefined : (r.error ?? r.failure),
@@ -65,9 +81,13 @@ export function createTracingObserver(tracing: Tracing, table: () => RoutingTabl
         usage: tokenUsageOf(r.usage),
         ttftMs: r.ttftMs,
         endTime: end,
-      })
+      }
+      // What follows a plain failure is known at the next attempt or the outcome.
+      if (ended.outcome === 'failed' && !r.clientClosed) unresolved.set(ctx, { span, record: r, end: ended })
+      else tracing.endAttemptSpan(span, ended)
     },
     onOutcome(ctx, o) {
+      settlePrevious(ctx, undefined)
       const span = spans.get(ctx)
       if (!span) return
       spans.delete(ctx)
