@@ -17,6 +17,20 @@ test('the OpenAPI document is valid OpenAPI 3 and covers every route', async (t)
   }
   t.ok(doc.paths['/v1/chat/completions'].post.requestBody, 'chat has a request body schema')
   t.ok(doc.paths['/v1/chat/completions'].post.responses['404'], 'chat documents its errors')
+  // The Responses API: every route with its schemas.
+  const responses = doc.paths['/v1/responses'].post
+  t.ok(responses.requestBody.content['application/json'].schema.properties.previous_response_id, 'responses documents its request body')
+  t.ok(responses.responses['200'].content['application/json'].schema.properties.output, 'and the Response')
+  t.ok(responses.responses['200'].content['text/event-stream'], 'and the stream')
+  t.ok(responses.responses['400'] && responses.responses['429'])
+  const one = doc.paths['/v1/responses/{id}']
+  t.ok(one.get.parameters.some((p: { name: string; in: string }) => p.name === 'id' && p.in === 'path'))
+  t.ok(one.get.responses['200'].content['application/json'].schema.properties.usage)
+  t.ok(one.get.responses['404'], 'retrieve documents its 404')
+  t.ok(one.delete.responses['200'].content['application/json'].schema.properties.deleted)
+  const items = doc.paths['/v1/responses/{id}/input_items'].get
+  t.same(items.parameters.filter((p: { in: string }) => p.in === 'query').map((p: { name: string }) => p.name).sort(), ['after', 'before', 'include', 'limit', 'order'])
+  t.ok(items.responses['200'].content['application/json'].schema.properties.has_more)
   const ui = await app.inject({ method: 'GET', url: '/docs' })
   t.ok([200, 302].includes(ui.statusCode), 'the UI answers')
 })
