@@ -42,6 +42,7 @@ export default fp(
         },
         tags: [
           { name: 'OpenAI-compatible', description: 'The API applications call' },
+          { name: 'Anthropic-compatible', description: 'The Anthropic Messages API (Claude Code, the Anthropic SDKs): x-api-key or Bearer gateway key, Anthropic error shape' },
           { name: 'Admin', description: 'The control plane (JWT)' },
           { name: 'Health', description: 'Liveness and readiness' },
         ],

@@ -8,7 +8,7 @@ import type { Operation } from '../providers/types.js'
 import type { DeploymentEntry, ModelEntry, ResolvedVia } from '../routing/table.js'
 import type { RoutingPlan } from '../routing/planner.js'
 import type { GatewayError } from '../errors.js'
-import type { AttemptRecord, FallbackPlan, Outcome, ProxyResponse } from '../proxy/types.js'
+import type { AttemptRecord, FallbackPlan, NativeJob, Outcome, ProxyResponse } from '../proxy/types.js'
 import type { UsageSource } from '../proxy/usage.js'
 
 export type { UsageSource }
@@ -39,6 +39,12 @@ export interface PipelineRequest {
   startedAt: number
   /** Headers to send upstream on every attempt (trace context, a client's beta flags). */
   upstreamHeaders?: Record<string, string>
+  /**
+   * The request in the client's own API (Anthropic Messages, legacy
+   * completions), sent as is to the deployments whose provider speaks it;
+   * `body` is what the others get (lib/proxy/native-relay.ts).
+   */
+  native?: NativeJob
 }
 
 /** What admission reserves against: prompt tokens are counted once, on first use. */

@@ -6,6 +6,7 @@ import { Readable } from 'node:stream'
 import { attemptFailure, AttemptError, formatUsd, inBandError, toGatewayError, withCost } from './failures.js'
 import { headerRecord, readBuffer, readStreamHead, readText } from './read.js'
 import { relayStream } from './stream-relay.js'
+import { goesNative, nativeAttempt } from './native-relay.js'
 import { CompletionTally, estimatedUsage, estimatePromptTokens, sanitizeUsage, textTokenCounter, type UsageSource } from './usage.js'
 import type {
   AttemptGate,
@@ -267,6 +268,18 @@ export class ProxyEngine {
     info: { probe: boolean; retry: number },
   ): Promise<Omit<ProxyResponse, 'attempts'>> {
     const adapter = provider.adapter
+    // A front door's own API, for the deployments that speak it (lib/proxy/native-relay.ts).
+    if (job.native && (goesNative(job, provider) || job.native.untranslatable)) {
+      return nativeAttempt({
+        options: this.options, timeouts: this.timeoutsFor(job, model, provider), closing: this.closing.signal,
+        attempts: () => this.runs.get(job)?.attempts ?? 1, fallbackModel: () => fallbackOf(job, this.runs.get(job)),
+        finish: (status, body, usage, upstreamMs, source) => this.finish(op, job, deployment, status, body, usage, upstreamMs, source),
+        track: (body) => {
+          this.openStreams.add(body)
+          body.once('close', () => this.openStreams.delete(body))
+        },
+      }, job as ProxyJob<ChatCompletionRequest> & { native: NonNullable<ProxyJob<unknown>['native']> }, deployment, provider, info)
+    }
     if (adapter.local) return this.local(op, job, deployment, info)
 
     const timeouts = this.timeoutsFor(job, model, provider)

@@ -10,16 +10,16 @@ import type { FastifyPluginAsyncTypebox } from '../type-provider.js'
 import { adminSecurity } from './hooks.js'
 import { adminErrorResponses } from './schemas.js'
 
-export const USAGE_GROUPS = ['key', 'model', 'deployment', 'day'] as const
+export const USAGE_GROUPS = ['key', 'model', 'deployment', 'endpoint', 'day'] as const
 type Group = (typeof USAGE_GROUPS)[number]
-const COLUMN = { key: 'keyId', model: 'model', deployment: 'deploymentId' } as const
+const COLUMN = { key: 'keyId', model: 'model', deployment: 'deploymentId', endpoint: 'endpoint' } as const
 /** Grouping by day runs one query per day: at most this many. */
 export const MAX_USAGE_DAYS = 366
 const DAY_MS = 86_400_000
 
 const DateParam = Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}(T.*)?$', description: 'YYYY-MM-DD (a whole UTC day) or an ISO date-time' })
 const Query = Type.Object({
-  groupBy: Type.Optional(Type.String({ pattern: '^(key|model|deployment|day)(,(key|model|deployment|day))*$', description: 'Comma-separated: key, model, deployment, day. Default key.' })),
+  groupBy: Type.Optional(Type.String({ pattern: '^(key|model|deployment|endpoint|day)(,(key|model|deployment|endpoint|day))*$', description: 'Comma-separated: key, model, deployment, endpoint (chat, embeddings, messages, responses, completions), day. Default key.' })),
   from: Type.Optional(Type.Intersect([DateParam], { description: 'Inclusive; default the start of the current UTC month' })),
   to: Type.Optional(Type.Intersect([DateParam], { description: 'Exclusive date-time, or a date whose whole day is included; default now' })),
 })
@@ -39,6 +39,7 @@ const Row = Type.Object({
   keyName: Type.Optional(Nullable),
   model: Type.Optional(Type.String()),
   deployment: Type.Optional(Nullable),
+  endpoint: Type.Optional(Type.String()),
   day: Type.Optional(Type.String()),
   ...Sums,
 })
@@ -147,6 +148,7 @@ const usageRoutes: FastifyPluginAsyncTypebox = async (app) => {
         ...(groups.includes('key') ? { key: (r.keyId as string | null) ?? null, keyName: names.get(r.keyId as string) ?? (r.keyId ? null : 'master') } : {}),
         ...(groups.includes('model') ? { model: r.model as string } : {}),
         ...(groups.includes('deployment') ? { deployment: (r.deploymentId as string | null) ?? null } : {}),
+        ...(groups.includes('endpoint') ? { endpoint: r.endpoint as string } : {}),
         ...(byDay ? { day: r.day as string } : {}),
         requests: r._count._all,
         promptTokens: prompt,

@@ -7,6 +7,8 @@ import embeddingsRoutes from './embeddings.js'
 import modelRoutes from './models.js'
 import routingRoutes from './routing.js'
 import responsesRoutes from './responses.js'
+import messagesRoutes from './messages.js'
+import completionsRoutes from './completions.js'
 
 export default async function v1(app: FastifyInstance) {
   registerV1Hooks(app)
@@ -15,4 +17,6 @@ export default async function v1(app: FastifyInstance) {
   await app.register(modelRoutes)
   await app.register(routingRoutes)
   await app.register(responsesRoutes)
+  await app.register(messagesRoutes)
+  await app.register(completionsRoutes)
 }

@@ -10,7 +10,8 @@
 //   await upstream.close()
 //
 // Every request is recorded (before any check). Then:
-//   1. method/path other than POST /v1/messages -> 404 not_found_error
+//   1. method/path other than POST /v1/messages(/count_tokens) -> 404 not_found_error
+//      (count_tokens answers {input_tokens: 1000 + the default message's input estimate})
 //   2. wrong x-api-key or anthropic-version    -> 401 authentication_error
 //   3. the script, if one is set and returns a reply
 //   4. the default behaviour (see defaultMessage): an echo of the last user
@@ -261,7 +262,8 @@ export async function startMockAnthropic(opts: MockAnthropicOptions = {}): Promi
     const recorded: RecordedRequest = { method: req.method ?? '', path: req.url ?? '', headers: req.headers, body, rawBody }
     const n = requests.push(recorded) - 1
 
-    if (req.method !== 'POST' || req.url !== '/v1/messages') return sendError(res, 404, 'not_found_error', 'Not found')
+    const countTokens = req.method === 'POST' && req.url === '/v1/messages/count_tokens'
+    if (!countTokens && (req.method !== 'POST' || req.url !== '/v1/messages')) return sendError(res, 404, 'not_found_error', 'Not found')
     if (req.headers['x-api-key'] !== apiKey) return sendError(res, 401, 'authentication_error', 'invalid x-api-key')
     if (req.headers['anthropic-version'] !== version) {
       return sendError(res, 401, 'authentication_error', 'missing or unsupported anthropic-version header')
@@ -270,6 +272,12 @@ export async function startMockAnthropic(opts: MockAnthropicOptions = {}): Promi
       return sendError(res, 400, 'invalid_request_error', 'request body is not valid JSON')
     }
 
+    if (countTokens) {
+      // Anthropic's count: here 1000 + the default message's input estimate, so a test can tell it from the gateway's own count.
+      res.writeHead(200, { 'content-type': 'application/json' })
+      res.end(JSON.stringify({ input_tokens: 1000 + defaultMessage({ ...body, tools: undefined }, n).usage.input_tokens }))
+      return
+    }
     const reply = scriptFn?.(recorded, n) ?? { kind: 'default' }
     const stream = body.stream === true
     switch (reply.kind) {

@@ -242,6 +242,24 @@ export async function startMockOpenAI(opts: MockOpenAIOptions = {}): Promise<Moc
       )
       return
     }
+    if (path.endsWith('/completions') && !path.endsWith('/chat/completions')) {
+      // Legacy completions: "echo: <prompt>", streamed in words when asked.
+      const prompt = typeof body?.prompt === 'string' ? body.prompt : JSON.stringify(body?.prompt ?? '')
+      const text = `echo: ${prompt}`
+      const usage = { prompt_tokens: Math.ceil(prompt.length / 4), completion_tokens: 5, total_tokens: Math.ceil(prompt.length / 4) + 5 }
+      const base = { id: `cmpl-mock${seq}`, object: 'text_completion', created: 1_700_000_000, model: String(body?.model ?? 'unknown') }
+      if (body?.stream === true) {
+        res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' })
+        const words = text.split(/(?<= )/)
+        words.forEach((w, i) => res.write(`data: ${JSON.stringify({ ...base, choices: [{ text: w, index: 0, logprobs: null, finish_reason: i === words.length - 1 ? 'stop' : null }] })}\n\n`))
+        if ((body.stream_options as { include_usage?: boolean } | undefined)?.include_usage) res.write(`data: ${JSON.stringify({ ...base, choices: [], usage })}\n\n`)
+        res.end('data: [DONE]\n\n')
+        return
+      }
+      res.writeHead(200, { 'content-type': 'application/json' })
+      res.end(JSON.stringify({ ...base, choices: [{ text, index: 0, logprobs: null, finish_reason: 'stop' }], usage }))
+      return
+    }
     if (!path.endsWith('/chat/completions')) {
       res.writeHead(404, { 'content-type': 'application/json' })
       res.end(JSON.stringify({ error: { message: `no route ${path}`, type: 'invalid_request_error', param: null, code: null } }))

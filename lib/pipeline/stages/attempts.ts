@@ -20,6 +20,7 @@ export function createAttemptsStage(engine: ProxyEngine, plan: PlanStage, table:
         table: table(),
         signal: ctx.signal,
         upstreamHeaders: ctx.upstreamHeaders,
+        native: ctx.native,
         coolingUntil: routingPlan.coolingUntil,
         planFallback: (name: string) => plan.fallback(ctx, name),
         report,
