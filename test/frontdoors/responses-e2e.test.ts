@@ -242,4 +242,8 @@ t.test('every request is in the usage records and /admin/usage, with endpoint an
   const sum = rows.reduce((s, r) => s + r.costUsd, 0)
   t.ok(Math.abs(body.totals.costUsd - sum) < 1e-9, 'the report sums the records')
   t.same(body.data.map((r: any) => r.model).sort(), ['m-claude', 'm-gemini', 'm-openai'])
+  const byEndpoint = (await app.inject({ method: 'GET', url: '/admin/usage?groupBy=endpoint', headers: adminHeaders(app) })).json()
+  t.equal(byEndpoint.data.length, 1)
+  t.match(byEndpoint.data[0], { endpoint: 'responses', requests: requestsMade })
+  t.ok(Math.abs(byEndpoint.data[0].costUsd - sum) < 1e-9, 'the responses endpoint carries the whole cost')
 })
