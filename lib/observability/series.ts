@@ -1,15 +1,21 @@
 // Counters and histograms for the per-request hot path, registered in a
 // prom-client Registry (which does the exposition, default labels and
 // content types) through its metric interface: { name, help, type,
-// aggregator, get() }.
+// aggregator, get(), getForPromString() }.
 //
 // Why not prom-client's own Counter/Histogram here: each of their
 // observations validates the label object, hashes it into a string and
-// looks buckets up by float-to-string keys: ~1-3 µs per call, and a request
-// makes about a dozen (30 µs, over 10 % of the gateway's ~270 µs of CPU per
-// request; see bench/observe-cost.ts). Here label values are positional, the
-// series key is one join, and a bucket is an array index, found once per
-// observation. What a scrape shows is the same text prom-client would write.
+// looks buckets up by float-to-string keys. Measured with
+// bench/series-cost.ts (the ~9 observations of one request, 20 models x 3
+// deployments; see docs/readme/observability.md): prom-client 15 costs
+// 20-30 µs of CPU per request with label objects and 15-22 µs with
+// .labels(...), these classes 4-6 µs; that difference is 2-4 % of the
+// gateway's whole CPU per request, against a budget of 5 % for metrics.
+// Here label values are positional, the series key is one join, and a bucket
+// is an array index, found once per observation. A scrape's text is byte for
+// byte what prom-client writes (test/observability/metrics.test.ts), and as
+// cheap: a series' labels are handed over as shared labels, which the
+// registry formats once and caches.
 
 type LabelValue = string | number
 
@@ -17,6 +23,12 @@ interface MetricValue {
   value: number
   labels: Record<string, LabelValue>
   metricName?: string
+  /**
+   * Labels the registry formats once per object and caches (prom-client's
+   * text path, getForPromString): a series' own labels, so a scrape formats
+   * only `le` per bucket.
+   */
+  sharedLabels?: Record<string, LabelValue>
 }
 
 interface MetricObject {
@@ -63,6 +75,13 @@ export class LabelledCounter {
       aggregator: this.aggregator,
       values: [...this.series.values()].map((s) => ({ value: s.value, labels: s.labels })),
     }
+  }
+
+  /** The text exposition's input: labels as shared labels, formatted once per series and cached by the registry. */
+  async getForPromString(): Promise<MetricObject> {
+    const values: MetricValue[] = []
+    for (const s of this.series.values()) values.push({ value: s.value, labels: {}, sharedLabels: s.labels })
+    return { name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values }
   }
 }
 
@@ -124,6 +143,25 @@ export class LabelledHistogram {
       values.push({ value: s.count, labels: { ...s.labels, le: '+Inf' }, metricName: bucket })
       values.push({ value: s.sum, labels: s.labels, metricName: `${this.name}_sum` })
       values.push({ value: s.count, labels: s.labels, metricName: `${this.name}_count` })
+    }
+    return { name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values }
+  }
+
+  /** As get(), for the text exposition: a series' labels are shared (formatted once and cached), only `le` varies. */
+  async getForPromString(): Promise<MetricObject> {
+    const values: MetricValue[] = []
+    const bucket = `${this.name}_bucket`
+    const sum = `${this.name}_sum`
+    const count = `${this.name}_count`
+    for (const s of this.series.values()) {
+      let cumulative = 0
+      for (let i = 0; i < this.bounds.length; i++) {
+        cumulative += s.counts[i]!
+        values.push({ value: cumulative, labels: { le: this.bounds[i]! }, sharedLabels: s.labels, metricName: bucket })
+      }
+      values.push({ value: s.count, labels: { le: '+Inf' }, sharedLabels: s.labels, metricName: bucket })
+      values.push({ value: s.sum, labels: {}, sharedLabels: s.labels, metricName: sum })
+      values.push({ value: s.count, labels: {}, sharedLabels: s.labels, metricName: count })
     }
     return { name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values }
   }

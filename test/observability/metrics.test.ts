@@ -354,5 +354,6 @@ test("hot-path series expose what prom-client's own Counter and Histogram would"
   const canonical = (text: string) =>
     [...parseScrape(text).entries()].flatMap(([name, f]) => f.samples.map((s) => `${name}{${Object.entries(s.labels).sort().map(([k, v]) => `${k}=${v}`).join(',')}} ${s.value}`)).sort()
   t.same(canonical(await ours.metrics()), canonical(await theirs.metrics()))
+  t.equal(await ours.metrics(), await theirs.metrics(), 'the text is byte for byte what prom-client writes')
   t.equal(parseScrape(await ours.metrics()).get('h_seconds_bucket')?.type, 'histogram')
 })
