@@ -31,6 +31,19 @@ test('the OpenAPI document is valid OpenAPI 3 and covers every route', async (t)
   const items = doc.paths['/v1/responses/{id}/input_items'].get
   t.same(items.parameters.filter((p: { in: string }) => p.in === 'query').map((p: { name: string }) => p.name).sort(), ['after', 'before', 'include', 'limit', 'order'])
   t.ok(items.responses['200'].content['application/json'].schema.properties.has_more)
+  const messages = doc.paths['/v1/messages'].post
+  t.ok(messages.requestBody.content['application/json'].schema.properties.max_tokens, 'messages documents its request body')
+  t.ok(messages.responses['200'].content['application/json'].schema.properties.stop_reason, 'and the Message')
+  t.ok(messages.responses['200'].content['text/event-stream'], 'and the stream')
+  t.ok(messages.responses['529'].content['application/json'].schema.properties.error, "and Anthropic's errors, overloaded included")
+  t.same(messages.tags, ['Anthropic-compatible'])
+  const count = doc.paths['/v1/messages/count_tokens'].post
+  t.ok(count.responses['200'].content['application/json'].schema.properties.input_tokens, 'count_tokens documents its answer')
+  t.ok(count.responses['403'], 'and its permission error')
+  const completions = doc.paths['/v1/completions'].post
+  t.ok(completions.requestBody.content['application/json'].schema.properties.prompt, 'completions documents its request body')
+  t.ok(completions.responses['200'].content['application/json'].schema.properties.choices, 'and the text_completion')
+  t.ok(completions.responses['200'].content['text/event-stream'] && completions.responses['400'], 'the stream and errors')
   const ui = await app.inject({ method: 'GET', url: '/docs' })
   t.ok([200, 302].includes(ui.statusCode), 'the UI answers')
 })
