@@ -83,6 +83,7 @@ test('5,000 distinct client model names: the series stop growing, and no client 
   t.equal(sumOf(after.s, METRIC_NAMES.requests), 5_002, 'all 5,002 requests counted')
   t.equal(sumOf(after.s, METRIC_NAMES.requests, { model: 'ft-*', status_class: '2xx' }), 2_000, '2,000 pattern names answered')
   t.equal(sumOf(after.s, METRIC_NAMES.requests, { model: UNRESOLVED_MODEL, status_class: '4xx' }), 3_000, '3,000 unknown names refused')
+  t.equal(sumOf(after.s, METRIC_NAMES.refusals), 0, 'an unknown model is not a rate-limit or budget refusal')
 
   // No label value anywhere is a client's string.
   const leaks = new Set<string>()

@@ -23,8 +23,13 @@ export function tokenUsageOf(u: Usage | undefined): TokenUsage | undefined {
   }
 }
 
-/** What kind of refusal a stage's error is. */
-export function refusalKindOf(error: GatewayError | undefined, stage: string): RefusalKind {
+/**
+ * What kind of admission refusal a stage's error is; undefined for the
+ * resolve stage (an unknown or forbidden model is not a limit's refusal: it
+ * shows as a 4xx of model "unresolved" and by its error code).
+ */
+export function refusalKindOf(error: GatewayError | undefined, stage: string): RefusalKind | undefined {
+  if (stage === 'resolve') return undefined
   if (stage === 'rate-limit') return 'rate_limit_requests'
   if (stage === 'token-limit') return 'rate_limit_tokens'
   if (stage === 'budget') return /^tenant /.test(error?.message ?? '') ? 'budget_tenant' : 'budget_key'
@@ -97,7 +102,8 @@ export function createMetricsObserver(metrics: GatewayMetrics, table: () => Rout
     },
     onRefusal(request: PipelineRequest, error, stage) {
       const ctx = request as Partial<RequestContext>
-      metrics.onRefusal(refusalKindOf(error, stage))
+      const kind = refusalKindOf(error, stage)
+      if (kind) metrics.onRefusal(kind)
       metrics.onRequest({
         entryPoint: request.entryPoint,
         modelLabel: modelLabelOf(ctx.model),
