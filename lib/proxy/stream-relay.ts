@@ -52,6 +52,17 @@ function usageChunkOut(chunk: ChatCompletionChunk, usage: Usage, costUsd: number
 
 const now = () => performance.now()
 
+/**
+ * Whether a pass-through event may carry the upstream's usage or an in-band
+ * error, the only two things the relay must read as it goes. Chunks of text
+ * (nearly all of them) are not parsed: OpenAI writes `"usage":null` on each
+ * when usage was asked for, and a real key is always written unescaped.
+ */
+const mayCarry = (data: string): boolean => data.startsWith('{"error"') || (data.includes('"usage"') && !data.includes('"usage":null'))
+
+/** Unparsed relayed text kept for the tally past which it is counted right away, so a long stream keeps little. */
+const TALLY_PENDING_MAX_CHARS = 64 * 1024
+
 export async function* relayStream(params: RelayParams): AsyncGenerator<string> {
   const { job, deployment, firstChunk, iterator, translator, deadline, started, ttftMs, record, costOf, attempts } = params
   const parser = new SseParser({ maxEventSize: params.maxEventBytes ?? DEFAULT_UPSTREAM_MAX_EVENT_BYTES })
@@ -70,6 +81,22 @@ export async function* relayStream(params: RelayParams): AsyncGenerator<string> 
   const tally = new CompletionTally(params.countText ?? ((text) => Math.ceil(text.length / 4)))
   // id / created / model of the relayed chunks, for a usage chunk the gateway has to write itself.
   let lastChunk: { id?: unknown; created?: unknown; model?: unknown } | undefined
+  // Pass-through chunks relayed without parsing: counted (parsed) only if the
+  // upstream's usage never comes, or once they add up to TALLY_PENDING_MAX_CHARS.
+  let pending: string[] = []
+  let pendingChars = 0
+  let lastData: string | undefined
+  const tallyPending = () => {
+    for (const data of pending) {
+      try {
+        tally.addChunk(JSON.parse(data))
+      } catch {
+        // not JSON: nothing to count
+      }
+    }
+    pending = []
+    pendingChars = 0
+  }
   // Set when the gateway itself ends the stream (shutdown): not the client's doing nor the deployment's.
   let endedByGateway = false
   const onClosing = () => {
@@ -110,6 +137,14 @@ export async function* relayStream(params: RelayParams): AsyncGenerator<string> 
         sawDone = true
         continue
       }
+      if (!mayCarry(data)) {
+        pending.push(data)
+        pendingChars += data.length
+        if (pendingChars > TALLY_PENDING_MAX_CHARS) tallyPending()
+        lastData = data
+        out += `data: ${data}\n\n`
+        continue
+      }
       // Parsed once: for the usage chunk, an in-band error, and the tally of what the client got.
       let parsed: unknown
       try {
@@ -132,8 +167,11 @@ export async function* relayStream(params: RelayParams): AsyncGenerator<string> 
             continue
           }
         }
+        // In order: what was relayed before this chunk first.
+        if (pending.length) tallyPending()
         tally.addChunk(chunk)
         lastChunk = chunk
+        lastData = undefined
       }
       out += `data: ${data}\n\n`
     }
@@ -195,13 +233,17 @@ export async function* relayStream(params: RelayParams): AsyncGenerator<string> 
     // (the Readable is destroyed and this generator returned): in every case
     // the upstream request is released and the outcome recorded.
     const clientClosed = returned || (deadline.reason === 'client_closed' && !endedByGateway)
-    deadline.abort('client_closed')
+    // A stream read to its end has nothing left to cancel: the timers go, and
+    // no abort (an Error and an event) is paid per stream.
+    if (returned || failure || deadline.reason !== undefined) deadline.abort('client_closed')
+    else deadline.dispose()
     params.closing?.removeEventListener('abort', onClosing)
     void iterator.return?.()
     // The stream was committed, so the upstream read the prompt: without its
     // usage the request is charged what the gateway can count.
     if (usage) usageSource = 'upstream'
     else {
+      tallyPending()
       usage = estimatedUsage(params.estimatePromptTokens?.() ?? 0, tally.tokens())
       usageSource = 'estimate'
     }
@@ -220,6 +262,14 @@ export async function* relayStream(params: RelayParams): AsyncGenerator<string> 
   // Reached only when the client is still there.
   if (unsent) yield unsent
   if (job.includeUsage && usage && usageSource) {
+    if (!usageChunk && lastData !== undefined) {
+      try {
+        const parsed: unknown = JSON.parse(lastData)
+        if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) lastChunk = parsed as typeof lastChunk
+      } catch {
+        // not JSON: the defaults below
+      }
+    }
     const base = usageChunk ?? {
       id: typeof lastChunk?.id === 'string' ? lastChunk.id : `chatcmpl-${job.requestId}`,
       object: 'chat.completion.chunk' as const,
