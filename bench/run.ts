@@ -411,18 +411,18 @@ async function main(): Promise<number> {
 
     // ---- table
     const out: string[] = []
-    const rule = '-'.repeat(118)
+    const rule = '-'.repeat(140)
     out.push('', `Switchyard gateway benchmark  ${meta.date}`, `node ${meta.node} | ${meta.cpu} | ${meta.cpuCount} CPUs | ${pinText}`)
     out.push(`host busy before start: ${busyText}${hostQuiet ? '' : '  << NOT QUIET: other work on this machine, figures are noisy'}`)
     out.push(`${rounds} round(s), targets interleaved (order rotated per round); figures are median [min-max] over rounds; ratios within a round`)
     for (const n of names) out.push(`  ${padR(n, 11)} ${DESCRIPTION[n]}`)
     out.push(rule)
     out.push(`Throughput, closed loop (autocannon, ${params.connections} connections, ${params.duration} s + ${CLOSED_WARMUP_S} s warm-up per run); CPU = the target process's CPU time per request served`)
-    out.push(`  ${padR('', 11)}${pad('non-stream req/s', 24)}${pad('ratio', 20)}${pad('CPU µs/req', 18)}${pad('stream req/s', 24)}${pad('ratio', 20)}${pad('CPU µs/req', 18)}`)
+    out.push(`  ${padR('', 11)}${pad('non-stream req/s', 24)}${pad('ratio', 24)}${pad('CPU µs/req', 20)}${pad('stream req/s', 24)}${pad('ratio', 24)}${pad('CPU µs/req', 20)}`)
     for (const n of names) {
       out.push(
-        `  ${padR(n, 11)}${pad(sp(rps(n, 'nonStream'), 0), 24)}${pad(n === 'direct' ? '' : sp(ratio(n, 'nonStream'), 3), 20)}${pad(sp(cpuClosed(n, 'nonStream'), 0), 18)}` +
-          `${pad(sp(rps(n, 'stream'), 0), 24)}${pad(n === 'direct' ? '' : sp(ratio(n, 'stream'), 3), 20)}${pad(sp(cpuClosed(n, 'stream'), 0), 18)}`,
+        `  ${padR(n, 11)}${pad(sp(rps(n, 'nonStream'), 0), 24)}${pad(n === 'direct' ? '' : sp(ratio(n, 'nonStream'), 3), 24)}${pad(sp(cpuClosed(n, 'nonStream'), 0), 20)}` +
+          `${pad(sp(rps(n, 'stream'), 0), 24)}${pad(n === 'direct' ? '' : sp(ratio(n, 'stream'), 3), 24)}${pad(sp(cpuClosed(n, 'stream'), 0), 20)}`,
       )
     }
     if (pinning.enabled) {
@@ -436,15 +436,15 @@ async function main(): Promise<number> {
     }
     out.push(rule)
     out.push(`Latency, open loop (${params.rate} req/s for ${params.latencySeconds} s + ${OPEN_WARMUP_S} s warm-up, undici Pool x${POOL_CONNECTIONS}), ms from INTENDED send time; ADDED = target - direct, same round`)
-    out.push(`  ${padR('', 11)}${pad('non-stream p50', 22)}${pad('p99', 22)}${pad('TTFB p50', 22)}${pad('TTFB p99', 22)}${pad('CPU µs/req n-s / s', 22)}`)
+    out.push(`  ${padR('', 17)}${pad('non-stream p50', 26)}${pad('p99', 26)}${pad('TTFB p50', 26)}${pad('TTFB p99', 26)}${pad('CPU µs/req n-s / s', 28)}`)
     for (const n of names) {
       const cpu = `${sp(cpuOpen(n, 'nonStream'), 0)} / ${sp(cpuOpen(n, 'stream'), 0)}`
       if (n === 'direct') {
-        out.push(`  ${padR(n, 11)}${pad(sp(pct(n, 'nonStream', 'total', 'p50'), 3), 22)}${pad(sp(pct(n, 'nonStream', 'total', 'p99'), 3), 22)}${pad(sp(pct(n, 'stream', 'ttfb', 'p50'), 3), 22)}${pad(sp(pct(n, 'stream', 'ttfb', 'p99'), 3), 22)}`)
+        out.push(`  ${padR(n, 17)}${pad(sp(pct(n, 'nonStream', 'total', 'p50'), 3), 26)}${pad(sp(pct(n, 'nonStream', 'total', 'p99'), 3), 26)}${pad(sp(pct(n, 'stream', 'ttfb', 'p50'), 3), 26)}${pad(sp(pct(n, 'stream', 'ttfb', 'p99'), 3), 26)}`)
       } else {
         out.push(
-          `  ${padR(`${n} ADDED`, 11)}${pad(sp(added(n, 'nonStream', 'total', 'p50'), 3), 22)}${pad(sp(added(n, 'nonStream', 'total', 'p99'), 3), 22)}` +
-            `${pad(sp(added(n, 'stream', 'ttfb', 'p50'), 3), 22)}${pad(sp(added(n, 'stream', 'ttfb', 'p99'), 3), 22)}${pad(cpu, 22)}`,
+          `  ${padR(`${n} ADDED`, 17)}${pad(sp(added(n, 'nonStream', 'total', 'p50'), 3), 26)}${pad(sp(added(n, 'nonStream', 'total', 'p99'), 3), 26)}` +
+            `${pad(sp(added(n, 'stream', 'ttfb', 'p50'), 3), 26)}${pad(sp(added(n, 'stream', 'ttfb', 'p99'), 3), 26)}${pad(cpu, 28)}`,
         )
       }
     }
