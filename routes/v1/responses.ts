@@ -12,6 +12,10 @@ import {
   inputItems,
   loadHistory,
   mayAccess,
+  nativeSseToClient,
+  patchNativeResponse,
+  responsesNativeJob,
+  speaksResponses,
   ownerOf,
   responsesErrors,
   responsesToChat,
@@ -23,16 +27,29 @@ import {
   type Owner,
   type Response,
   type ResponsesRequest as ResponsesBody,
+  type ResponsesTranslation,
 } from '../../lib/frontdoors/responses/index.js'
 import { randomId } from '../../lib/frontdoors/ids.js'
-import { errors } from '../../lib/errors.js'
-import type { ChatCompletion } from '../../lib/openai/types.js'
+import { errors, GatewayError } from '../../lib/errors.js'
+import type { ChatCompletion, ChatCompletionRequest } from '../../lib/openai/types.js'
 import { createStoredResponses, type StoredResponses } from '../../lib/storage/stored-responses.js'
 import { pipelineRequest, sendProxyResponse } from './proxy-route.js'
 import { errorResponses, security } from './schemas.js'
 import { DeletedResponse, InputItemList, InputItemsQuery, ResponseIdParams, ResponseObject, ResponsesRequest } from './responses-schemas.js'
 
 const tags = ['Responses API']
+
+/** The statuses a stored response may have: finished ones. */
+const STORABLE = new Set(['completed', 'incomplete'])
+
+/** A chat body good only for the estimate (limits, budgets) of a request only a native backend can take. */
+function estimateOnlyChat(body: ResponsesBody): ChatCompletionRequest {
+  const input = typeof body.input === 'string' ? body.input : JSON.stringify(body.input ?? '')
+  const chat: ChatCompletionRequest = { model: String(body.model), messages: [{ role: 'user', content: input }] }
+  if (typeof body.max_output_tokens === 'number') chat.max_completion_tokens = body.max_output_tokens
+  if (body.stream === true) chat.stream = true
+  return chat
+}
 
 function parseCompletion(body: unknown): ChatCompletion {
   const text = Buffer.isBuffer(body) ? body.toString('utf8') : typeof body === 'string' ? body : undefined
@@ -89,23 +106,48 @@ export default async function responsesRoutes(app: FastifyInstance) {
     async (request: FastifyRequest, reply: FastifyReply) => {
       const body = request.body as ResponsesBody
       const owner = ownerOf(request.identity!)
-      let history: InputItem[] = []
+      let history: InputItem[] | undefined
       let depth = 1
       if (typeof body.previous_response_id === 'string') {
         const chain = await loadHistory((id) => store.find(id), body.previous_response_id, owner)
         history = chain.items
         depth = chain.depth
       }
-      const { chat, context } = responsesToChat(body, history)
+      // Providers that speak the Responses API get the request as sent (lib/frontdoors/responses/native.ts);
+      // a request only they can take (e.g. a computer-use tool) still goes to them.
+      const anyNative = [...app.modelRouting.table.providers.values()].some(speaksResponses)
+      let translation: ResponsesTranslation | undefined
+      let untranslatable: GatewayError | undefined
+      try {
+        translation = responsesToChat(body, history ?? [])
+      } catch (err) {
+        if (!anyNative || !(err instanceof GatewayError)) throw err
+        untranslatable = err
+      }
       const input = inputItems(body.input)
       const stream = body.stream === true
+      const keep = body.store !== false
       const id = randomId('resp_')
       const createdAt = Math.floor(Date.now() / 1000)
 
       const base = pipelineRequest(request, reply, 'responses')
+      const native = anyNative ? responsesNativeJob({ request: body, history, untranslatable }) : undefined
       // The translated body, not the client's bytes; the usage chunk is always asked for (it carries the recorded usage).
-      const result = await app.pipeline.run({ ...base, body: chat, raw: undefined, stream, includeUsage: stream })
+      const result = await app.pipeline.run({ ...base, body: translation?.chat ?? estimateOnlyChat(body), raw: undefined, stream, includeUsage: stream, native })
+      const aborted = () => base.signal?.aborted === true
 
+      if (result.native) {
+        const saveNative = (response: Record<string, unknown>) =>
+          keep && STORABLE.has(String(response.status)) && typeof response.id === 'string' ? save(request, response as unknown as Response, input, owner, depth) : undefined
+        if (!stream) {
+          const response = patchNativeResponse(parseCompletion(result.body) as unknown as Record<string, unknown>, body)
+          await saveNative(response)
+          return sendProxyResponse(reply, request, { ...result, body: JSON.stringify(response) })
+        }
+        const events = nativeSseToClient(result.body as Readable | string | Buffer, body, { aborted, onComplete: saveNative })
+        return sendProxyResponse(reply, request, { ...result, body: Readable.from(events, { objectMode: false }) })
+      }
+      const { context } = translation!
       if (!stream) {
         const response = chatToResponse(parseCompletion(result.body), { ...context, id, createdAt })
         if (context.store) await save(request, response, input, owner, depth)
@@ -113,7 +155,7 @@ export default async function responsesRoutes(app: FastifyInstance) {
       }
       const translator = new ResponsesStreamTranslator({ ...context, id, createdAt })
       const events = chatSseToResponses(result.body as Readable | string | Buffer, translator, {
-        aborted: () => base.signal?.aborted === true,
+        aborted,
         onComplete: context.store ? (response) => save(request, response, input, owner, depth) : undefined,
       })
       return sendProxyResponse(reply, request, { ...result, body: Readable.from(events, { objectMode: false }) })

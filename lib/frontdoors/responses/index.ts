@@ -15,3 +15,5 @@ export {
 } from './conversation.js'
 export type { History, ItemList, ItemListQuery, Owner, StoredResponseRow } from './conversation.js'
 export { responsesErrors } from './errors.js'
+export { nativeBody, nativeSseToClient, patchNativeResponse, responsesNativeJob, ResponsesNativeWatcher, speaksResponses } from './native.js'
+export type { ResponsesNativeOptions } from './native.js'
