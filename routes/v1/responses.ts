@@ -1,5 +1,6 @@
 // The OpenAI Responses API: POST /v1/responses through the request pipeline
-// (translated to canonical chat for every backend), and the stored responses
+// (passed through to providers with responsesApi: true, translated to
+// canonical chat for the others), and the stored responses
 // behind GET / DELETE /v1/responses/{id} and GET /v1/responses/{id}/input_items.
 // The translation, the access rule and the conversation rebuild are pure
 // (lib/frontdoors/responses/); the rows live in lib/storage/stored-responses.ts.
@@ -88,7 +89,7 @@ export default async function responsesRoutes(app: FastifyInstance) {
         tags,
         summary: 'Create a model response (streaming with stream: true)',
         description:
-          'OpenAI Responses API on every backend: translated to chat for providers that only speak Chat Completions. Stored (store defaults to true) for GET and previous_response_id, scoped to the key or its tenant. Streams are Server-Sent Events with the Responses semantic events (response.created … response.completed).',
+          'OpenAI Responses API on every backend: passed through to providers declared with responsesApi: true, translated to chat for the others. Stored (store defaults to true) for GET and previous_response_id, scoped to the key or its tenant. Streams are Server-Sent Events with the Responses semantic events (response.created … response.completed).',
         security,
         body: ResponsesRequest,
         response: {
