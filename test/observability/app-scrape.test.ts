@@ -16,7 +16,7 @@ before(warmWriterThread)
 
 const close = (a: number, b: number) => Math.abs(a - b) <= 1e-12 * Math.max(1, Math.abs(a), Math.abs(b))
 
-test('a scrape after plain, streamed, failed-over and refused traffic equals the usage records', async (t) => {
+test('a scrape after plain, streamed, failed-over (plain and streamed) and refused traffic equals the usage records', async (t) => {
   const { a, b } = await twoMocks(t)
   const app = await buildTestApp(t, {
     gateway: resilienceConfig(a, b, [
@@ -66,7 +66,16 @@ test('a scrape after plain, streamed, failed-over and refused traffic equals the
   t.equal(failover.headers['x-switchyard-attempts'], '2')
   remember(failover, failover.json().usage)
 
-  // 4. Refused: the second request of a key limited to 1 per minute.
+  // 4. A streamed failover.
+  a.script(serverError)
+  const streamedFailover = await post(acme.headers, chat('m', { stream: true, stream_options: { include_usage: true }, messages: [{ role: 'user', content: 'a stream that fails over' }] }))
+  t.equal(streamedFailover.statusCode, 200)
+  t.equal(streamedFailover.headers['x-switchyard-deployment'], 'm:b:up-b')
+  const lastOfFailover = sseData(streamedFailover.body).filter((e): e is Record<string, unknown> => typeof e === 'object' && !!e.usage).pop()
+  t.ok(lastOfFailover, 'the failed-over stream carried usage')
+  remember(streamedFailover, lastOfFailover!.usage as { prompt_tokens: number; completion_tokens: number })
+
+  // 5. Refused: the second request of a key limited to 1 per minute.
   const allowed = await post(limited.headers, chat('m'))
   t.equal(allowed.statusCode, 200)
   remember(allowed, allowed.json().usage)
@@ -75,24 +84,24 @@ test('a scrape after plain, streamed, failed-over and refused traffic equals the
 
   await app.usage.flush()
   const records = await app.db.usageRecord.findMany()
-  t.equal(records.length, 4, 'one usage record per answered request, none for the refusal')
+  t.equal(records.length, 5, 'one usage record per answered request, none for the refusal')
   const res = await app.inject({ url: '/metrics' })
   t.equal(res.statusCode, 200)
   const s = parseScrape(res.body)
 
-  // Requests: four answered, one refused, under the configured model name.
-  t.equal(sumOf(s, METRIC_NAMES.requests, { entry_point: 'chat', model: 'm', status_class: '2xx' }), 4)
+  // Requests: five answered, one refused, under the configured model name.
+  t.equal(sumOf(s, METRIC_NAMES.requests, { entry_point: 'chat', model: 'm', status_class: '2xx' }), 5)
   t.equal(sumOf(s, METRIC_NAMES.requests, { entry_point: 'chat', model: 'm', status_class: '4xx' }), 1)
-  t.equal(sumOf(s, METRIC_NAMES.requests), 5, 'nothing else counted')
+  t.equal(sumOf(s, METRIC_NAMES.requests), 6, 'nothing else counted')
   t.equal(sumOf(s, METRIC_NAMES.refusals, { kind: 'rate_limit_requests' }), 1)
   t.equal(sumOf(s, METRIC_NAMES.refusals), 1)
 
-  // Attempts: "a" answered three and failed over once; "b" answered once.
+  // Attempts: "a" answered three and failed over twice; "b" answered twice.
   t.equal(sumOf(s, METRIC_NAMES.attempts, { deployment: 'm:a:up-a', outcome: 'ok' }), 3)
-  t.equal(sumOf(s, METRIC_NAMES.attempts, { deployment: 'm:a:up-a', outcome: 'failed_over' }), 1)
-  t.equal(sumOf(s, METRIC_NAMES.attempts, { deployment: 'm:b:up-b', outcome: 'ok' }), 1)
-  t.equal(sumOf(s, METRIC_NAMES.attempts), 5)
-  t.equal(records.reduce((n, r) => n + r.attempts, 0), 5, 'the records count the same attempts')
+  t.equal(sumOf(s, METRIC_NAMES.attempts, { deployment: 'm:a:up-a', outcome: 'failed_over' }), 2)
+  t.equal(sumOf(s, METRIC_NAMES.attempts, { deployment: 'm:b:up-b', outcome: 'ok' }), 2)
+  t.equal(sumOf(s, METRIC_NAMES.attempts), 7)
+  t.equal(records.reduce((n, r) => n + r.attempts, 0), 7, 'the records count the same attempts')
 
   // Tokens: the GenAI histogram's sums equal the records and what the clients were told.
   const tokens = (type: string, where: Record<string, string> = {}) => sumOf(s, `${METRIC_NAMES.tokenUsage}_sum`, { gen_ai_token_type: type, ...where })
@@ -103,7 +112,7 @@ test('a scrape after plain, streamed, failed-over and refused traffic equals the
   t.equal(tokens('output'), recordedCompletion, 'output tokens = the records')
   t.equal(tokens('input'), told.reduce((n, x) => n + x.prompt, 0), 'input tokens = what the clients were told')
   t.equal(tokens('output'), told.reduce((n, x) => n + x.completion, 0), 'output tokens = what the clients were told')
-  t.equal(sumOf(s, `${METRIC_NAMES.tokenUsage}_count`, { gen_ai_token_type: 'input' }), 4, 'one observation per answered request')
+  t.equal(sumOf(s, `${METRIC_NAMES.tokenUsage}_count`, { gen_ai_token_type: 'input' }), 5, 'one observation per answered request')
   for (const d of ['m:a:up-a', 'm:b:up-b']) {
     const mine = records.filter((r) => r.deploymentId === d)
     t.equal(tokens('input', { deployment: d }), mine.reduce((n, r) => n + r.promptTokens, 0), `input tokens of ${d}`)
@@ -120,16 +129,18 @@ test('a scrape after plain, streamed, failed-over and refused traffic equals the
     t.ok(want > 0 && close(sumOf(s, METRIC_NAMES.cost, { deployment: d }), want), `cost of ${d}`)
   }
   const acmeCost = records.filter((r) => r.tenant === 'acme').reduce((n, r) => n + r.costUsd, 0)
-  t.equal(records.filter((r) => r.tenant === 'acme').length, 3)
+  t.equal(records.filter((r) => r.tenant === 'acme').length, 4)
   t.ok(close(sumOf(s, METRIC_NAMES.cost, { tenant: 'acme' }), acmeCost), 'cost of tenant acme')
   const nonStream = told.filter((x) => Number.isFinite(x.cost))
   t.equal(nonStream.length, 3, 'the non-streamed answers carried their cost in a header')
-  const failoverRecord = records.find((r) => r.deploymentId === 'm:b:up-b')!
+  const failoverRecord = records.find((r) => r.deploymentId === 'm:b:up-b' && !r.stream)!
   t.ok(close(failoverRecord.costUsd, told[2]!.cost), 'the failover was charged at the answering deployment')
+  t.equal(records.filter((r) => r.deploymentId === 'm:b:up-b' && r.stream).length, 1, 'the streamed failover recorded at b')
 
-  // Streams: time to first token for the one stream; the request duration for all four answers.
-  t.equal(sumOf(s, `${METRIC_NAMES.timeToFirstToken}_count`), 1, 'one stream')
-  t.equal(sumOf(s, `${METRIC_NAMES.requestDuration}_count`), 5, 'durations of every request')
-  t.equal(sumOf(s, `${METRIC_NAMES.overhead}_count`), 4, 'overhead of every answered request')
-  t.equal(records.filter((r) => r.stream).length, 1)
+  // Streams: time to first token for the two streams; the request duration for every request.
+  t.equal(sumOf(s, `${METRIC_NAMES.timeToFirstToken}_count`), 2, 'two streams')
+  t.equal(sumOf(s, `${METRIC_NAMES.timeToFirstToken}_count`, { deployment: 'm:b:up-b' }), 1, 'one of them answered by b')
+  t.equal(sumOf(s, `${METRIC_NAMES.requestDuration}_count`), 6, 'durations of every request')
+  t.equal(sumOf(s, `${METRIC_NAMES.overhead}_count`), 5, 'overhead of every answered request')
+  t.equal(records.filter((r) => r.stream).length, 2)
 })
