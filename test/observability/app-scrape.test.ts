@@ -1,6 +1,6 @@
 // A scrape of the running gateway after known traffic: a plain request, a
-// stream, a failover from a failing deployment to a healthy one and a refused
-// request. Requests, tokens and cost read from GET /metrics (parsed with
+// stream, failovers (plain and streamed) from a failing deployment to a
+// healthy one, and a refused request. Requests, tokens and cost read from GET /metrics (parsed with
 // parse-prometheus-text-format) equal what was sent, what the client was
 // told, and what the usage records in the database hold.
 import { before, test } from 'tap'
