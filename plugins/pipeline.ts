@@ -31,6 +31,10 @@ declare module 'fastify' {
   }
 }
 
+const LEVEL_RANK: Record<string, number> = { trace: 10, debug: 20, info: 30, warn: 40, error: 50, fatal: 60, silent: Infinity }
+/** Whether a logger at `level` writes info lines (an unknown custom level: yes). */
+const infoEnabled = (level: string): boolean => (LEVEL_RANK[level] ?? 0) <= LEVEL_RANK.info!
+
 export interface PipelinePluginOptions {
   /** Observers of the application's own, after the built-in ones. */
   observers?: PipelineObserver[]
@@ -79,7 +83,7 @@ export default fp<PipelinePluginOptions>(
         createTrafficObserver(app.traffic),
         ...(app.hasDecorator('metrics') ? [createMetricsObserver(app.metrics, table)] : []),
         ...(app.tracing ? [createTracingObserver(app.tracing, table)] : []),
-        createAccessLogObserver((line) => app.log.info(line, 'request')),
+        createAccessLogObserver((line) => app.log.info(line, 'request'), () => infoEnabled(app.log.level)),
         ...(opts.observers ?? []),
       ],
       onError: (err, where) => app.log.error({ err }, `pipeline: ${where} failed`),

@@ -74,3 +74,20 @@ test('a client-sent model string is cut to 256 characters', async (t) => {
   const line = accessLogLine({ requestId: 'r', entryPoint: 'chat', status: 404, requestedModel: 'x'.repeat(10_000) })
   t.equal(line.model?.length, 256)
 })
+
+test('the observer builds no line while info is off, and resumes when it is on again', async (t) => {
+  const { createAccessLogObserver } = await import('../../lib/pipeline/observers/access-log.js')
+  const lines: unknown[] = []
+  let on = false
+  const observer = createAccessLogObserver((l) => lines.push(l), () => on)
+  const ctx = { id: 'r1', identity: { name: 'k', tenant: null }, entryPoint: 'chat', body: { model: 'm' }, startedAt: performance.now() }
+  const outcome = { status: 200, attempts: 1, stream: false, usageSource: 'none' as const }
+  observer.onOutcome!(ctx as never, outcome as never)
+  observer.onRefusal!(ctx as never, { statusCode: 429, code: 'rate_limited' } as never, 'rate-limit')
+  t.equal(lines.length, 0, 'nothing built or written at warn')
+  on = true
+  observer.onOutcome!(ctx as never, outcome as never)
+  observer.onRefusal!(ctx as never, { statusCode: 429, code: 'rate_limited' } as never, 'rate-limit')
+  t.equal(lines.length, 2)
+  t.match(lines[0], { requestId: 'r1', status: 200 })
+})
