@@ -88,13 +88,31 @@ t.test('a prompt list is passed through to OpenAI-compatible upstreams and refus
   await t.rejects(client.completions.create({ model: 'c-claude', prompt: ['a', 'b'], max_tokens: 5 }), { status: 400 }, 'several prompts: 400 on a chat backend')
 })
 
+t.test('failures: an upstream error in OpenAI shape, a stream cut after the first byte ends with an error event', async (t) => {
+  ant.script(() => ({ kind: 'error', status: 400, type: 'invalid_request_error', message: 'prompt is too strange' }))
+  await t.rejects(client.completions.create({ model: 'c-claude', prompt: 'x', max_tokens: 5 }), { status: 400, message: /prompt is too strange/ })
+  ant.script(() => ({ kind: 'cut' }))
+  const res = await fetch(`${url}/v1/completions`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${MASTER_KEY}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ model: 'c-claude', prompt: 'one two three four five six', max_tokens: 50, stream: true }),
+  })
+  t.equal(res.status, 200)
+  const events = (await res.text()).split('\n\n').filter((e) => e.startsWith('data: ')).map((e) => e.slice(6))
+  t.ok(events.length >= 2, 'chunks before the cut')
+  const last = JSON.parse(events[events.length - 1]!)
+  t.equal(last.error?.type, 'upstream_error', "OpenAI's in-stream error event last")
+  t.notOk(events.includes('[DONE]'))
+  ant.script(null)
+})
+
 t.test('every request is recorded with endpoint completions and a cost', async (t) => {
   const completions = async () => (await records(app)).filter((r) => r.endpoint === 'completions')
-  // 3 backends x 3 requests, + the passed-through prompt list, + the refused one.
+  // 3 backends x 3 requests, + the passed-through prompt list, + the refused one, + the two failures.
   // A batch the database refused under load is written again at the next flush: wait for it.
-  await until(async () => (await completions()).length >= 3 * 3 + 2)
+  await until(async () => (await completions()).length >= 3 * 3 + 4)
   const rows = await completions()
-  t.equal(rows.length, 3 * 3 + 2)
+  t.equal(rows.length, 3 * 3 + 4)
   const ok = rows.filter((r) => r.status === 200)
   t.equal(ok.length, 3 * 3 + 1)
   for (const row of ok) {
@@ -102,5 +120,7 @@ t.test('every request is recorded with endpoint completions and a cost', async (
     t.ok(row.costUsd > 0, `${row.provider} cost`)
     t.equal(row.usageSource, 'upstream', `${row.provider} ${row.stream ? 'stream' : 'json'}: upstream usage`)
   }
-  t.equal(rows.find((r) => r.status === 400)?.costUsd, 0, 'the refusal cost nothing')
+  t.same(rows.filter((r) => r.status === 400).map((r) => r.costUsd), [0, 0], 'the refusals cost nothing')
+  const cut = rows.find((r) => r.stream && r.status !== 200)
+  t.ok(cut && cut.promptTokens > 0, 'the cut stream is recorded with its prompt')
 })
