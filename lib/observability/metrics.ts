@@ -7,11 +7,11 @@
 //
 // The GenAI metrics follow the OpenTelemetry semantic conventions
 // (open-telemetry/semantic-conventions-genai, docs/gen-ai/gen-ai-metrics.md)
-// under their Prometheus names as the OpenTelemetry->Prometheus translation
-// spells them: dots become underscores, unit "s" appends _seconds, a
-// curly-brace unit ({token}) appends nothing. Label names are the spec's
-// attribute names with dots as underscores. Bucket boundaries are the spec's
-// ExplicitBucketBoundaries.
+// under Prometheus names: dots become underscores. The duration histograms
+// are in seconds but keep the names the issue gives, without the _seconds
+// suffix the strict OpenTelemetry->Prometheus translation would append.
+// Label names are the spec's attribute names with dots as underscores.
+// Bucket boundaries are the spec's ExplicitBucketBoundaries.
 import { Counter, Gauge, Registry, collectDefaultMetrics, type Metric } from 'prom-client'
 import { LabelledCounter, LabelledHistogram } from './series.js'
 import { LabelGuard, DEFAULT_MAX_LABEL_VALUES, statusClass } from './labels.js'
