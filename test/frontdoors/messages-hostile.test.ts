@@ -146,6 +146,11 @@ test('what Claude Code sends: ?beta=true, system entries in messages, a newer an
   t.equal(sent.headers['anthropic-version'], '2023-06-01', "the provider's configured version is sent")
   t.equal(sent.headers['x-api-key'], 'ak', "the provider's key, not the client's")
   t.same(sent.body.messages, body.messages, 'the body as sent')
+  t.equal(native.headers.get('x-switchyard-provider'), 'claude')
+  t.equal(native.headers.get('x-switchyard-model'), 'claude-up')
+  t.equal(native.headers.get('x-switchyard-attempts'), '1')
+  t.ok(Number(native.headers.get('x-switchyard-cost-usd')) > 0, 'the cost header, from the native usage')
+  t.ok(native.headers.get('x-switchyard-overhead-ms'))
 
   const translated = await post(url, { ...body, model: 'gpt' }, headers, '/v1/messages?beta=true')
   t.equal(translated.status, 200)
@@ -153,6 +158,8 @@ test('what Claude Code sends: ?beta=true, system entries in messages, a newer an
   const chat = oai.requests[oai.requests.length - 1]!
   t.same((chat.body?.messages as unknown[])[0], { role: 'system', content: 'You are Claude Code.\n\nBe terse.' }, 'system entries joined into the system message')
   t.equal(chat.headers['anthropic-beta'], undefined, 'beta flags are not sent to other providers')
+  t.equal(translated.headers.get('x-switchyard-provider'), 'oai')
+  t.ok(Number(translated.headers.get('x-switchyard-cost-usd')) > 0)
 })
 
 test('upstream failures: dead upstream, a retry on an overloaded native attempt, every deployment cooling down', async (t) => {
