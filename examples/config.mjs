@@ -9,5 +9,7 @@ export const config = {
   routing: { strategy: 'model' },
 }
 
-// Each example keeps its records in a temporary SQLite file unless DATABASE_URL is set.
+// Direct mode (examples/direct.mjs) keeps its records in a temporary SQLite file
+// unless DATABASE_URL is set; the plugin, startGateway and the embedded router
+// use the server's default database (./data/switchyard.db) unless it is set.
 export const databaseUrl = process.env.DATABASE_URL
