@@ -4,7 +4,7 @@
 // Fastify; it reports every attempt and the request's one outcome to the job.
 import { Readable } from 'node:stream'
 import { attemptFailure, AttemptError, formatUsd, inBandError, toGatewayError, withCost } from './failures.js'
-import { headerRecord, readBuffer, readStreamHead, readText } from './read.js'
+import { headerRecord, openEventStream, readBuffer, readText } from './read.js'
 import { relayStream } from './stream-relay.js'
 import { goesNative, nativeAttempt } from './native-relay.js'
 import { CompletionTally, estimatedUsage, estimatePromptTokens, sanitizeUsage, textTokenCounter, type UsageSource } from './usage.js'
@@ -475,42 +475,10 @@ export class ProxyEngine {
     started: number,
     record: (ok: boolean, status: number, extra?: Partial<AttemptRecord>) => void,
   ): Promise<Omit<ProxyResponse, 'attempts'>> {
-    // A stream request answered with something other than an event stream
-    // (a JSON error body with a 200, an HTML page) is a failed attempt, found
-    // before anything is committed to the client.
-    const contentType = String(upstream.headers['content-type'] ?? '')
-    if (contentType && !contentType.includes('text/event-stream')) {
-      let text = ''
-      try {
-        text = await readText(upstream.body, 2048)
-      } catch {
-        // the content type alone decides
-      }
-      deadline.dispose()
-      const failure = new AttemptError(errors.upstreamBadResponse(`expected an event stream, got ${contentType.split(';')[0]}${text ? `: ${text.slice(0, 120).replace(/\s+/g, ' ')}` : ''}`), 502, 'bad_response')
-      record(false, upstream.statusCode, failure.recordExtra)
-      throw failure
-    }
-    const iterator = (upstream.body as AsyncIterable<Buffer>)[Symbol.asyncIterator]()
-    let first: IteratorResult<Buffer>
-    try {
-      // Up to the first complete line: one over the cap fails before anything is committed.
-      first = await readStreamHead(iterator, this.options.maxEventBytes)
-    } catch (err) {
-      deadline.dispose()
-      const failure = attemptFailure(err, deadline.reason)
-      record(false, upstream.statusCode, failure.recordExtra)
-      throw failure
-    }
-    if (first.done) {
-      deadline.dispose()
-      const failure = new AttemptError(errors.upstreamBadResponse('the stream ended before any data'), 502, 'bad_response')
-      record(false, upstream.statusCode, { ...failure.recordExtra, error: 'empty_stream' })
-      throw failure
-    }
+    const { iterator, first } = await openEventStream(upstream, deadline, this.options.maxEventBytes, record)
     // Nothing has reached the client yet: a stream that opens with an error
     // event is a failed attempt like any other (retried, or the next candidate).
-    const leading = this.leadingStreamError(job, deployment, provider, first.value)
+    const leading = this.leadingStreamError(job, deployment, provider, first)
     if (leading) {
       deadline.dispose()
       void iterator.return?.()
@@ -521,7 +489,7 @@ export class ProxyEngine {
     const ttftMs = now() - started
     const translator = provider.adapter.chat?.stream(this.ctx(job, deployment), job.body)
     const body = Readable.from(relayStream({
-        job, deployment, firstChunk: first.value, iterator, translator, deadline, started, ttftMs, record,
+        job, deployment, firstChunk: first, iterator, translator, deadline, started, ttftMs, record,
         costOf: this.options.costOf,
         attempts: () => this.runs.get(job)?.attempts ?? 1,
         fallbackModel: () => fallbackOf(job, this.runs.get(job)),

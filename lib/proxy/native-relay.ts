@@ -18,7 +18,7 @@ import type { DeploymentEntry, ProviderEntry } from '../routing/table.js'
 import { SseParser, SseTooLargeError, type SseEvent } from '../sse.js'
 import { isDeploymentFault, type FailureKind } from '../resilience/classify.js'
 import { attemptFailure, AttemptError } from './failures.js'
-import { headerRecord, readBuffer, readStreamHead, readText, DEFAULT_UPSTREAM_MAX_EVENT_BYTES } from './read.js'
+import { headerRecord, openEventStream, readBuffer, readText, DEFAULT_UPSTREAM_MAX_EVENT_BYTES } from './read.js'
 import { ensureStreamUsage, rewriteModel } from './body.js'
 import { AttemptDeadline, type Timeouts } from './timeouts.js'
 import { estimatedUsage, estimatePromptTokens, sanitizeUsage, textTokenCounter, type UsageSource } from './usage.js'
@@ -182,37 +182,9 @@ async function nativeStream(
   started: number,
   record: (ok: boolean, status: number, extra?: Partial<AttemptRecord>) => void,
 ): Promise<Omit<ProxyResponse, 'attempts'>> {
-  const contentType = String(upstream.headers['content-type'] ?? '')
-  if (contentType && !contentType.includes('text/event-stream')) {
-    let text = ''
-    try {
-      text = await readText(upstream.body, 2048)
-    } catch {
-      // the content type alone decides
-    }
-    deadline.dispose()
-    const failure = new AttemptError(errors.upstreamBadResponse(`expected an event stream, got ${contentType.split(';')[0]}${text ? `: ${text.slice(0, 120).replace(/\s+/g, ' ')}` : ''}`), 502, 'bad_response')
-    record(false, upstream.statusCode, failure.recordExtra)
-    throw failure
-  }
-  const iterator = (upstream.body as AsyncIterable<Buffer>)[Symbol.asyncIterator]()
-  let first: IteratorResult<Buffer>
-  try {
-    first = await readStreamHead(iterator, host.options.maxEventBytes)
-  } catch (err) {
-    deadline.dispose()
-    const failure = attemptFailure(err, deadline.reason)
-    record(false, upstream.statusCode, failure.recordExtra)
-    throw failure
-  }
-  if (first.done) {
-    deadline.dispose()
-    const failure = new AttemptError(errors.upstreamBadResponse('the stream ended before any data'), 502, 'bad_response')
-    record(false, upstream.statusCode, { ...failure.recordExtra, error: 'empty_stream' })
-    throw failure
-  }
+  const { iterator, first } = await openEventStream(upstream, deadline, host.options.maxEventBytes, record)
   // Nothing is committed yet: a stream that opens with an error is a failed attempt (retried, or the next candidate).
-  const [head] = new SseParser().push(first.value)
+  const [head] = new SseParser().push(first)
   const leading = head ? job.native.watch().observe(head)?.error : undefined
   if (leading) {
     deadline.dispose()
@@ -223,7 +195,7 @@ async function nativeStream(
   }
   deadline.firstByte()
   const ttftMs = now() - started
-  const body = Readable.from(relayNative({ host, job, deployment, provider, first: first.value, iterator, deadline, started, ttftMs, record }), {
+  const body = Readable.from(relayNative({ host, job, deployment, provider, first, iterator, deadline, started, ttftMs, record }), {
     objectMode: false,
     highWaterMark: 16 * 1024,
   })

@@ -2,7 +2,9 @@
 // is cut off (its connection destroyed, not drained), never buffered whole.
 import type { Dispatcher } from 'undici'
 import { errors } from '../errors.js'
-import { AttemptError } from './failures.js'
+import { attemptFailure, AttemptError } from './failures.js'
+import type { AttemptDeadline } from './timeouts.js'
+import type { AttemptRecord } from './types.js'
 
 /** Default cap on a non-streamed upstream body (UPSTREAM_MAX_BODY_BYTES). */
 export const DEFAULT_UPSTREAM_MAX_BODY_BYTES = 32 * 1024 * 1024
@@ -78,4 +80,50 @@ export async function readStreamHead(iterator: AsyncIterator<Buffer>, maxLineByt
   }
   if (chunks.length === 0) return { done: true, value: undefined }
   return { done: false, value: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size) }
+}
+
+/**
+ * The head of a streamed answer, before anything is committed to the client:
+ * a stream request answered with something other than an event stream (a
+ * JSON error body with a 200, an HTML page), a first line over the cap, or a
+ * stream that ends before any data is a failed attempt (recorded, thrown as
+ * an AttemptError, so it is retried or the next candidate is tried).
+ */
+export async function openEventStream(
+  upstream: Dispatcher.ResponseData,
+  deadline: AttemptDeadline,
+  maxEventBytes: number | undefined,
+  record: (ok: boolean, status: number, extra?: Partial<AttemptRecord>) => void,
+): Promise<{ iterator: AsyncIterator<Buffer>; first: Buffer }> {
+  const contentType = String(upstream.headers['content-type'] ?? '')
+  if (contentType && !contentType.includes('text/event-stream')) {
+    let text = ''
+    try {
+      text = await readText(upstream.body, 2048)
+    } catch {
+      // the content type alone decides
+    }
+    deadline.dispose()
+    const failure = new AttemptError(errors.upstreamBadResponse(`expected an event stream, got ${contentType.split(';')[0]}${text ? `: ${text.slice(0, 120).replace(/\s+/g, ' ')}` : ''}`), 502, 'bad_response')
+    record(false, upstream.statusCode, failure.recordExtra)
+    throw failure
+  }
+  const iterator = (upstream.body as AsyncIterable<Buffer>)[Symbol.asyncIterator]()
+  let first: IteratorResult<Buffer>
+  try {
+    // Up to the first complete line: one over the cap fails before anything is committed.
+    first = await readStreamHead(iterator, maxEventBytes)
+  } catch (err) {
+    deadline.dispose()
+    const failure = attemptFailure(err, deadline.reason)
+    record(false, upstream.statusCode, failure.recordExtra)
+    throw failure
+  }
+  if (first.done) {
+    deadline.dispose()
+    const failure = new AttemptError(errors.upstreamBadResponse('the stream ended before any data'), 502, 'bad_response')
+    record(false, upstream.statusCode, { ...failure.recordExtra, error: 'empty_stream' })
+    throw failure
+  }
+  return { iterator, first: first.value }
 }

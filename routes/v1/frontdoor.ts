@@ -5,15 +5,11 @@ import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { EntryPoint, PipelineRequest } from '../../lib/pipeline/types.js'
 import type { ChatCompletionRequest } from '../../lib/openai/types.js'
 import type { NativeJob, ProxyResponse } from '../../lib/proxy/types.js'
+import { handOver } from './proxy-route.js'
 
 export function frontDoorRequest(request: FastifyRequest, reply: FastifyReply, entryPoint: EntryPoint, body: ChatCompletionRequest, native: NativeJob): PipelineRequest {
   const stream = body.stream === true
-  // From here on the pipeline writes this request's access-log line.
-  request.ranPipeline = true
-  const controller = new AbortController()
-  reply.raw.once('close', () => {
-    if (!reply.raw.writableFinished) controller.abort()
-  })
+  const signal = handOver(request, reply)
   return {
     id: request.id,
     entryPoint,
@@ -25,7 +21,7 @@ export function frontDoorRequest(request: FastifyRequest, reply: FastifyReply, e
     // The front door's translator reads the usage chunk (it says whether the client gets it).
     includeUsage: stream,
     headers: request.headers,
-    signal: controller.signal,
+    signal,
     startedAt: request.startedAt,
     native,
   }

@@ -22,12 +22,7 @@ export function pipelineRequest(request: FastifyRequest, reply: FastifyReply, en
   const body = request.body as ChatCompletionRequest | EmbeddingsRequest
   const chat = entryPoint !== 'embeddings'
   const stream = chat && (body as ChatCompletionRequest).stream === true
-  // From here on the pipeline writes this request's access-log line.
-  request.ranPipeline = true
-  const controller = new AbortController()
-  reply.raw.once('close', () => {
-    if (!reply.raw.writableFinished) controller.abort()
-  })
+  const signal = handOver(request, reply)
   return {
     id: request.id,
     entryPoint,
@@ -38,9 +33,23 @@ export function pipelineRequest(request: FastifyRequest, reply: FastifyReply, en
     stream,
     includeUsage: stream && (body as ChatCompletionRequest).stream_options?.include_usage === true,
     headers: request.headers,
-    signal: controller.signal,
+    signal,
     startedAt: request.startedAt,
   }
+}
+
+/**
+ * Hands a /v1 request over to the pipeline: from here on the pipeline writes
+ * its access-log line, and the returned signal aborts the upstream call when
+ * the client goes away before the answer is finished.
+ */
+export function handOver(request: FastifyRequest, reply: FastifyReply): AbortSignal {
+  request.ranPipeline = true
+  const controller = new AbortController()
+  reply.raw.once('close', () => {
+    if (!reply.raw.writableFinished) controller.abort()
+  })
+  return controller.signal
 }
 
 // A lone surrogate cannot be encoded: it becomes U+FFFD.
