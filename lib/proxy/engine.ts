@@ -384,7 +384,7 @@ export class ProxyEngine {
         usage = estimatedUsage(estimatePromptTokens(job.body, deployment), tally.tokens())
         usageSource = 'estimate'
       }
-      record(true, upstream.statusCode, { usage, usageSource })
+      record(true, upstream.statusCode, { usage, usageSource, finishReasons: op === 'chat' ? finishReasonsOf(parsed) : undefined })
       const response = this.finish(op, job, deployment, upstream.statusCode, out, usage, upstreamMs, usageSource)
       chainedRouting(upstream.headers, response.headers)
       return response
@@ -528,4 +528,16 @@ export class ProxyEngine {
     const err = inBandError(event.data, [provider.settings.apiKey])
     return err ? new AttemptError(err, 502, 'http') : undefined
   }
+}
+
+/** The finish reasons of a chat answer's choices, for the attempt's record. */
+function finishReasonsOf(answer: unknown): string[] | undefined {
+  const choices = (answer as { choices?: unknown }).choices
+  if (!Array.isArray(choices)) return undefined
+  const reasons = new Set<string>()
+  for (const c of choices) {
+    const r = (c as { finish_reason?: unknown } | null)?.finish_reason
+    if (typeof r === 'string' && r.length > 0) reasons.add(r)
+  }
+  return reasons.size > 0 ? [...reasons] : undefined
 }

@@ -58,6 +58,14 @@ const now = () => performance.now()
  * (nearly all of them) are not parsed: OpenAI writes `"usage":null` on each
  * when usage was asked for, and a real key is always written unescaped.
  */
+const FINISH_REASON = /"finish_reason":\s*"([^"]{1,64})"/g
+
+/** Adds the finish reasons a raw chunk names (a string search; most chunks have none). */
+function noteFinishReasons(data: string, into: Set<string>): void {
+  if (!data.includes('"finish_reason"')) return
+  for (const m of data.matchAll(FINISH_REASON)) into.add(m[1]!)
+}
+
 const mayCarry = (data: string): boolean => data.startsWith('{"error"') || (data.includes('"usage"') && !data.includes('"usage":null'))
 
 /** Unparsed relayed text kept for the tally past which it is counted right away, so a long stream keeps little. */
@@ -107,6 +115,8 @@ export async function* relayStream(params: RelayParams): AsyncGenerator<string> 
   if (params.closing?.aborted) onClosing()
   else params.closing?.addEventListener('abort', onClosing, { once: true })
 
+  // The choices' finish reasons, for the attempt's record (and its span).
+  const finishReasons = new Set<string>()
   const handle = (events: ReturnType<SseParser['push']>): string => {
     let out = ''
     for (const ev of events) {
@@ -127,6 +137,7 @@ export async function* relayStream(params: RelayParams): AsyncGenerator<string> 
             }
           }
           tally.addChunk(chunk)
+          for (const c of chunk.choices) if (c.finish_reason) finishReasons.add(c.finish_reason)
           lastChunk = chunk
           out += `data: ${JSON.stringify(chunk)}\n\n`
         }
@@ -137,6 +148,7 @@ export async function* relayStream(params: RelayParams): AsyncGenerator<string> 
         sawDone = true
         continue
       }
+      noteFinishReasons(data, finishReasons)
       if (!mayCarry(data)) {
         pending.push(data)
         pendingChars += data.length
@@ -253,7 +265,10 @@ export async function* relayStream(params: RelayParams): AsyncGenerator<string> 
       ? { failure: failureKind, fault: !endedByGateway && isDeploymentFault(failureKind, failure.statusCode, failure.code) }
       : clientClosed ? { failure: 'client_closed' as const, fault: false } : {}
     // A shutdown is neither the deployment's fault nor a latency sample: flagged like a client that left.
-    record(!failure && !clientClosed, 200, { ttftMs, usage, usageSource, totalMs: now() - started, error, clientClosed: clientClosed || endedByGateway, ...failed })
+    record(!failure && !clientClosed, 200, {
+      ttftMs, usage, usageSource, totalMs: now() - started, error, clientClosed: clientClosed || endedByGateway, ...failed,
+      ...(finishReasons.size > 0 ? { finishReasons: [...finishReasons] } : {}),
+    })
     job.report.outcome({
       deployment, fallbackModel: params.fallbackModel?.(), stream: true, ttftMs,
       status: failure ? failure.statusCode : clientClosed ? 499 : 200, attempts: attempts(), usage, usageSource, costUsd, error,

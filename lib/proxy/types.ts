@@ -36,6 +36,8 @@ export interface AttemptRecord {
   probe?: boolean
   /** 0 for a deployment's first attempt, n for its n-th retry. */
   retry?: number
+  /** Chat: the finish reasons of the answer's choices (gen_ai.response.finish_reasons). */
+  finishReasons?: string[]
 }
 
 /** Where the engine reports: every attempt, and the request's one outcome. */

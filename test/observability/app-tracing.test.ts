@@ -176,6 +176,8 @@ test('a streamed request with a failover: spans with GenAI attributes, one trace
     'switchyard.attempt': 2,
   })
   t.notOk('error.type' in attrs(answered))
+  t.same(attrs(answered)['gen_ai.response.finish_reasons'], ['stop'], 'the finish reasons the streamed answer gave')
+  t.notOk('gen_ai.response.finish_reasons' in attrs(failed), 'none on the attempt that failed')
 
   // The upstreams continued the client's trace, under the gateway's request span.
   t.equal(a.requests.length, 1)

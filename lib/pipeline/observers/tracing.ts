@@ -79,6 +79,7 @@ export function createTracingObserver(tracing: Tracing, table: () => RoutingTabl
         errorType: r.ok ? undefined : (r.error ?? r.failure),
         responseModel: r.deployment.upstreamModel,
         usage: tokenUsageOf(r.usage),
+        finishReasons: r.finishReasons,
         ttftMs: r.ttftMs,
         endTime: end,
       }
