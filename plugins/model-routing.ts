@@ -17,9 +17,26 @@ declare module 'fastify' {
   }
 }
 
+/**
+ * Two gateways starting on one SQLite file (an embedded router's server and
+ * its direct fallback, or two processes) can both seed at once; SQLite then
+ * refuses one transaction's lock upgrade at once with "database is locked"
+ * (its busy handler does not wait there). The seed is idempotent: try again.
+ */
+async function seedOnce<T>(seed: () => Promise<T>, tries = 5): Promise<T> {
+  for (let i = 1; ; i++) {
+    try {
+      return await seed()
+    } catch (err) {
+      if (i >= tries || !/database is locked|SQLITE_BUSY/i.test(String((err as Error)?.message))) throw err
+      await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** i + Math.random() * 50))
+    }
+  }
+}
+
 export default fp(
   async (app) => {
-    const report = await seedFromConfig(app.db, app.config.gateway)
+    const report = await seedOnce(() => seedFromConfig(app.db, app.config.gateway))
     if (report.adminOwned.length) {
       app.log.info({ adminOwned: report.adminOwned }, 'YAML entries skipped: changed through the admin API, which wins')
     }
