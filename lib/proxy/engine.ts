@@ -4,7 +4,7 @@
 // Fastify; it reports every attempt and the request's one outcome to the job.
 import { Readable } from 'node:stream'
 import { attemptFailure, AttemptError, formatUsd, inBandError, toGatewayError, withCost } from './failures.js'
-import { headerRecord, openEventStream, readBuffer, readText } from './read.js'
+import { failUpstreamStatus, openEventStream, readBuffer } from './read.js'
 import { relayStream } from './stream-relay.js'
 import { goesNative, nativeAttempt } from './native-relay.js'
 import { CompletionTally, estimatedUsage, estimatePromptTokens, sanitizeUsage, textTokenCounter, type UsageSource } from './usage.js'
@@ -334,20 +334,7 @@ export class ProxyEngine {
       throw failure
     }
 
-    if (upstream.statusCode >= 300) {
-      let text = ''
-      try {
-        text = await readText(upstream.body)
-      } catch {
-        // The error body is best effort; the status alone is enough.
-      }
-      deadline.dispose()
-      const errorInfo = adapter.error(upstream.statusCode, text, headerRecord(upstream.headers))
-      const retryAfterMs = errorInfo.retryAfterSec !== undefined ? errorInfo.retryAfterSec * 1000 : undefined
-      const failure = new AttemptError(fromErrorInfo(errorInfo, [provider.settings.apiKey]), upstream.statusCode, 'http', retryAfterMs)
-      record(false, upstream.statusCode, { ...failure.recordExtra, error: errorInfo.code ?? errorInfo.type })
-      throw failure
-    }
+    if (upstream.statusCode >= 300) await failUpstreamStatus(upstream, adapter, [provider.settings.apiKey], deadline, record)
 
     if (job.stream && op === 'chat') return this.relayStream(job as ProxyJob<ChatCompletionRequest>, deployment, provider, upstream, deadline, started, record)
 

@@ -18,7 +18,7 @@ import type { DeploymentEntry, ProviderEntry } from '../routing/table.js'
 import { SseParser, SseTooLargeError, type SseEvent } from '../sse.js'
 import { isDeploymentFault, type FailureKind } from '../resilience/classify.js'
 import { attemptFailure, AttemptError } from './failures.js'
-import { headerRecord, openEventStream, readBuffer, readText, DEFAULT_UPSTREAM_MAX_EVENT_BYTES } from './read.js'
+import { failUpstreamStatus, openEventStream, readBuffer, DEFAULT_UPSTREAM_MAX_EVENT_BYTES } from './read.js'
 import { ensureStreamUsage, rewriteModel } from './body.js'
 import { AttemptDeadline, type Timeouts } from './timeouts.js'
 import { estimatedUsage, estimatePromptTokens, sanitizeUsage, textTokenCounter, type UsageSource } from './usage.js'
@@ -128,19 +128,7 @@ export async function nativeAttempt(
     throw failure
   }
 
-  if (upstream.statusCode >= 300) {
-    let text = ''
-    try {
-      text = await readText(upstream.body)
-    } catch {
-      // The status alone is enough.
-    }
-    deadline.dispose()
-    const info = provider.adapter.error(upstream.statusCode, text, headerRecord(upstream.headers))
-    const failure = new AttemptError(fromErrorInfo(info, secrets), upstream.statusCode, 'http', info.retryAfterSec !== undefined ? info.retryAfterSec * 1000 : undefined)
-    record(false, upstream.statusCode, { ...failure.recordExtra, error: info.code ?? info.type })
-    throw failure
-  }
+  if (upstream.statusCode >= 300) await failUpstreamStatus(upstream, provider.adapter, secrets, deadline, record)
 
   if (job.stream) return nativeStream(host, job, deployment, provider, upstream, deadline, started, record)
 

@@ -1,7 +1,8 @@
 // Reading upstream response bodies, bounded: an upstream that sends too much
 // is cut off (its connection destroyed, not drained), never buffered whole.
 import type { Dispatcher } from 'undici'
-import { errors } from '../errors.js'
+import { errors, fromErrorInfo } from '../errors.js'
+import type { ProviderAdapter } from '../providers/types.js'
 import { attemptFailure, AttemptError } from './failures.js'
 import type { AttemptDeadline } from './timeouts.js'
 import type { AttemptRecord } from './types.js'
@@ -126,4 +127,29 @@ export async function openEventStream(
     throw failure
   }
   return { iterator, first: first.value }
+}
+
+/**
+ * An upstream answer with a status of 300 or more, as a failed attempt: the
+ * provider's error (its body read best effort, secrets scrubbed), recorded
+ * and thrown, with the upstream's retry-after.
+ */
+export async function failUpstreamStatus(
+  upstream: Dispatcher.ResponseData,
+  adapter: Pick<ProviderAdapter, 'error'>,
+  secrets: readonly (string | undefined)[],
+  deadline: AttemptDeadline,
+  record: (ok: boolean, status: number, extra?: Partial<AttemptRecord>) => void,
+): Promise<never> {
+  let text = ''
+  try {
+    text = await readText(upstream.body)
+  } catch {
+    // The error body is best effort; the status alone is enough.
+  }
+  deadline.dispose()
+  const info = adapter.error(upstream.statusCode, text, headerRecord(upstream.headers))
+  const failure = new AttemptError(fromErrorInfo(info, secrets), upstream.statusCode, 'http', info.retryAfterSec !== undefined ? info.retryAfterSec * 1000 : undefined)
+  record(false, upstream.statusCode, { ...failure.recordExtra, error: info.code ?? info.type })
+  throw failure
 }

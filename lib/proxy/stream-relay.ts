@@ -60,9 +60,13 @@ const now = () => performance.now()
  */
 const FINISH_REASON = /"finish_reason":\s*"([^"]{1,64})"/g
 
-/** Adds the finish reasons a raw chunk names (a string search; most chunks have none). */
+/**
+ * Adds the finish reasons a raw chunk names. Almost every chunk carries
+ * `"finish_reason":null`, so only a string value (the last chunk) reaches
+ * the regex.
+ */
 function noteFinishReasons(data: string, into: Set<string>): void {
-  if (!data.includes('"finish_reason"')) return
+  if (!data.includes('"finish_reason":"') && !data.includes('"finish_reason": "')) return
   for (const m of data.matchAll(FINISH_REASON)) into.add(m[1]!)
 }
 
