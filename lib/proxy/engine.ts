@@ -2,10 +2,11 @@
 // ordered deployments the plan chose, one attempt at a time (gates, retries,
 // fallback models), and hands back what to answer with. It knows nothing of
 // Fastify; it reports every attempt and the request's one outcome to the job.
-import { Readable } from 'node:stream'
+import type { Readable } from 'node:stream'
 import { attemptFailure, AttemptError, formatUsd, inBandError, toGatewayError, withCost } from './failures.js'
 import { failUpstreamStatus, openEventStream, readBuffer } from './read.js'
-import { relayStream } from './stream-relay.js'
+import { relayStream, type RelayParams } from './stream-relay.js'
+import { RelayBody } from './relay-body.js'
 import { goesNative, nativeAttempt } from './native-relay.js'
 import { CompletionTally, estimatedUsage, estimatePromptTokens, sanitizeUsage, textTokenCounter, type UsageSource } from './usage.js'
 import type {
@@ -475,19 +476,17 @@ export class ProxyEngine {
     deadline.firstByte()
     const ttftMs = now() - started
     const translator = provider.adapter.chat?.stream(this.ctx(job, deployment), job.body)
-    const body = Readable.from(relayStream({
-        job, deployment, firstChunk: first, iterator, translator, deadline, started, ttftMs, record,
-        costOf: this.options.costOf,
-        attempts: () => this.runs.get(job)?.attempts ?? 1,
-        fallbackModel: () => fallbackOf(job, this.runs.get(job)),
-        estimatePromptTokens: () => estimatePromptTokens(job.body, deployment),
-        countText: textTokenCounter(deployment),
-        closing: this.closing.signal,
-        maxEventBytes: this.options.maxEventBytes,
-      }), {
-      objectMode: false,
-      highWaterMark: 16 * 1024,
-    })
+    const params: RelayParams = {
+      job, deployment, firstChunk: first, iterator, translator, deadline, started, ttftMs, record,
+      costOf: this.options.costOf,
+      attempts: () => this.runs.get(job)?.attempts ?? 1,
+      fallbackModel: () => fallbackOf(job, this.runs.get(job)),
+      estimatePromptTokens: () => estimatePromptTokens(job.body, deployment),
+      countText: textTokenCounter(deployment),
+      closing: this.closing.signal,
+      maxEventBytes: this.options.maxEventBytes,
+    }
+    const body = new RelayBody((b) => relayStream(params, b), () => deadline.abort('client_closed'))
     this.openStreams.add(body)
     body.once('close', () => this.openStreams.delete(body))
     const headers: Record<string, string> = { ...SSE_HEADERS }

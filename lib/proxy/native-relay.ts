@@ -9,7 +9,7 @@
 // Streams are relayed event by event, re-framed (`event:`/`data:` lines, the
 // data as the upstream sent it): an upstream cut in the middle of an event
 // never leaves half an event in front of the gateway's closing error event.
-import { Readable } from 'node:stream'
+import type { Readable } from 'node:stream'
 import type { Dispatcher } from 'undici'
 import { errors, fromErrorInfo, type GatewayError } from '../errors.js'
 import { UpstreamError } from '../providers/types.js'
@@ -23,6 +23,7 @@ import { ensureStreamUsage, rewriteModel } from './body.js'
 import { AttemptDeadline, type Timeouts } from './timeouts.js'
 import { estimatedUsage, estimatePromptTokens, sanitizeUsage, textTokenCounter, type UsageSource } from './usage.js'
 import type { AttemptRecord, EngineOptions, NativeJob, ProxyJob, ProxyResponse } from './types.js'
+import { RelayBody } from './relay-body.js'
 import type { ChatCompletionRequest } from '../openai/types.js'
 
 const SSE_HEADERS = { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive' }
@@ -183,10 +184,8 @@ async function nativeStream(
   }
   deadline.firstByte()
   const ttftMs = now() - started
-  const body = Readable.from(relayNative({ host, job, deployment, provider, first, iterator, deadline, started, ttftMs, record }), {
-    objectMode: false,
-    highWaterMark: 16 * 1024,
-  })
+  const params: RelayParams = { host, job, deployment, provider, first, iterator, deadline, started, ttftMs, record }
+  const body = new RelayBody((b) => relayNative(params, b), () => deadline.abort('client_closed'))
   host.track(body)
   return { status: 200, headers: { ...SSE_HEADERS }, body, deployment, upstreamMs: ttftMs, native: true }
 }
@@ -204,7 +203,8 @@ interface RelayParams {
   record: (ok: boolean, status: number, extra?: Partial<AttemptRecord>) => void
 }
 
-async function* relayNative(p: RelayParams): AsyncGenerator<string> {
+/** Relays the upstream's events into `body` as they came; records the attempt and the outcome however it ends. Never rejects. */
+async function relayNative(p: RelayParams, body: RelayBody): Promise<void> {
   const { host, job, deployment, iterator, deadline, record, ttftMs } = p
   const watcher = job.native.watch()
   const parser = new SseParser({ maxEventSize: host.options.maxEventBytes ?? DEFAULT_UPSTREAM_MAX_EVENT_BYTES })
@@ -240,15 +240,16 @@ async function* relayNative(p: RelayParams): AsyncGenerator<string> {
 
   try {
     let out = handle(parser.push(p.first))
-    if (out) yield out
+    let wait = out ? body.write(out) : undefined
     for (;;) {
+      if (wait) await wait
       const next = await iterator.next()
       if (next.done) break
       out = handle(parser.push(next.value))
-      if (out) yield out
+      wait = out ? body.write(out) : undefined
     }
     const tail = handle(parser.end())
-    if (tail) yield tail
+    if (tail) await body.write(tail)
     if (!watcher.complete && !failure) {
       failure = errors.upstreamBadResponse('the upstream stream ended before it was complete')
       failureKind = 'bad_response'
@@ -295,5 +296,11 @@ async function* relayNative(p: RelayParams): AsyncGenerator<string> {
       status: failure ? failure.statusCode : clientClosed ? 499 : 200, attempts: host.attempts(), usage, usageSource, costUsd, error,
     })
   }
-  if (failure && !relayedError) yield watcher.errorEvent(failure)
+  if (body.gone) return
+  try {
+    if (failure && !relayedError) await body.write(watcher.errorEvent(failure))
+    body.end()
+  } catch {
+    // The consumer went away while the end was written: everything is recorded already.
+  }
 }

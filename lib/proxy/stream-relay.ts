@@ -16,6 +16,7 @@ import { attemptFailure, errorEvent, inBandError, withCost } from './failures.js
 import type { AttemptDeadline } from './timeouts.js'
 import type { AttemptRecord, ProxyJob } from './types.js'
 import { CompletionTally, estimatedUsage, sanitizeUsage, type UsageSource } from './usage.js'
+import type { RelayBody } from './relay-body.js'
 
 export interface RelayParams {
   job: ProxyJob<ChatCompletionRequest>
@@ -75,7 +76,12 @@ const mayCarry = (data: string): boolean => data.startsWith('{"error"') || (data
 /** Unparsed relayed text kept for the tally past which it is counted right away, so a long stream keeps little. */
 const TALLY_PENDING_MAX_CHARS = 64 * 1024
 
-export async function* relayStream(params: RelayParams): AsyncGenerator<string> {
+/**
+ * Relays the upstream's events into `body` until the stream ends, fails or
+ * the consumer goes away; records the attempt and the outcome in every case.
+ * Never rejects.
+ */
+export async function relayStream(params: RelayParams, body: RelayBody): Promise<void> {
   const { job, deployment, firstChunk, iterator, translator, deadline, started, ttftMs, record, costOf, attempts } = params
   const parser = new SseParser({ maxEventSize: params.maxEventBytes ?? DEFAULT_UPSTREAM_MAX_EVENT_BYTES })
   let usage: Usage | undefined
@@ -196,15 +202,16 @@ export async function* relayStream(params: RelayParams): AsyncGenerator<string> 
 
   try {
     let out = handle(parser.push(firstChunk))
-    if (out) yield out
+    let wait = out ? body.write(out) : undefined
     for (;;) {
+      if (wait) await wait
       const next = await iterator.next()
       if (next.done) break
       out = handle(parser.push(next.value))
-      if (out) yield out
+      wait = out ? body.write(out) : undefined
     }
     const tail = handle(parser.end())
-    if (tail) yield tail
+    if (tail) await body.write(tail)
     if (translator) {
       for (const chunk of translator.finish()) {
         if (chunk.usage) usage = sanitizeUsage(chunk.usage)
@@ -212,7 +219,7 @@ export async function* relayStream(params: RelayParams): AsyncGenerator<string> 
         else {
           tally.addChunk(chunk)
           lastChunk = chunk
-          yield `data: ${JSON.stringify(chunk)}\n\n`
+          await body.write(`data: ${JSON.stringify(chunk)}\n\n`)
         }
       }
     }
@@ -223,9 +230,10 @@ export async function* relayStream(params: RelayParams): AsyncGenerator<string> 
     }
     returned = false
   } catch (err) {
-    // A consumer that stops reading destroys the stream, which throws an
-    // AbortError in here (an in-process caller breaking out of its loop):
-    // the client went away, as when an HTTP client disconnects.
+    // A consumer that stops reading destroys the body: the next write throws
+    // an AbortError (ConsumerGoneError) and the upstream read is aborted
+    // (the deadline, reason client_closed): the client went away, as when an
+    // HTTP client disconnects.
     returned = (err as Error)?.name === 'AbortError' && deadline.reason === undefined && !endedByGateway
     if (returned) {
       // nothing failed upstream
@@ -278,8 +286,9 @@ export async function* relayStream(params: RelayParams): AsyncGenerator<string> 
       status: failure ? failure.statusCode : clientClosed ? 499 : 200, attempts: attempts(), usage, usageSource, costUsd, error,
     })
   }
-  // Reached only when the client is still there.
-  if (unsent) yield unsent
+  // Only when the client is still there.
+  if (body.gone) return
+  let usageOut: string | undefined
   if (job.includeUsage && usage && usageSource) {
     if (!usageChunk && lastData !== undefined) {
       try {
@@ -296,7 +305,14 @@ export async function* relayStream(params: RelayParams): AsyncGenerator<string> 
       model: typeof lastChunk?.model === 'string' ? lastChunk.model : deployment.upstreamModel,
       choices: [],
     }
-    yield `data: ${JSON.stringify(usageChunkOut(base, usage, costUsd, usageSource))}\n\n`
+    usageOut = `data: ${JSON.stringify(usageChunkOut(base, usage, costUsd, usageSource))}\n\n`
   }
-  yield failure ? errorEvent(failure) : SSE_DONE
+  try {
+    if (unsent) await body.write(unsent)
+    if (usageOut) await body.write(usageOut)
+    await body.write(failure ? errorEvent(failure) : SSE_DONE)
+    body.end()
+  } catch {
+    // The consumer went away while the end was written: everything is recorded already.
+  }
 }
