@@ -12,6 +12,8 @@ export interface OpenLoopOptions {
   origin: string
   /** e.g. /v1/chat/completions */
   path: string
+  /** Default POST (with `body`); GET sends no body (a floor measurement against /health). */
+  method?: 'GET' | 'POST'
   headers: Record<string, string>
   body: string
   /** Requests per second. */
@@ -167,7 +169,7 @@ class Phase {
     private readonly opts: OpenLoopOptions,
     private readonly rec: Recorder,
   ) {
-    this.dispatchOpts = { path: opts.path, method: 'POST', headers: opts.headers, body: Buffer.from(opts.body) }
+    this.dispatchOpts = { path: opts.path, method: opts.method ?? 'POST', headers: opts.headers, body: opts.method === 'GET' ? null : Buffer.from(opts.body) }
   }
 
   /**
