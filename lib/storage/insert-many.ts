@@ -21,14 +21,15 @@ export type Row = Record<string, Value>
 const MAX_ROWS_PER_STATEMENT = 100
 const MAX_PARAMS = 30_000
 
-function sqliteValue(v: Value): string | number | null {
+/** A value as Prisma stores it in SQLite: ISO text dates (+00:00), 0/1 booleans. */
+export function sqliteValue(v: Value): string | number | null {
   if (v instanceof Date) return v.toISOString().replace('Z', '+00:00')
   if (typeof v === 'boolean') return v ? 1 : 0
   return v
 }
 
-export async function insertMany<R extends Record<string, Value>>(db: Db, provider: DbProvider, table: string, rows: R[], schema?: string): Promise<void> {
-  if (rows.length === 0) return
+/** The multi-row INSERT ... ON CONFLICT DO NOTHING statements that write `rows`, bounded in rows and parameters each. */
+export function insertStatements(provider: DbProvider, table: string, rows: Array<Record<string, Value>>, schema?: string): Array<{ sql: string; params: unknown[] }> {
   const columns = Object.keys(rows[0]!)
   const perStatement = Math.max(1, Math.min(MAX_ROWS_PER_STATEMENT, Math.floor(MAX_PARAMS / columns.length)))
   const target = schema ? `"${schema}"."${table}"` : `"${table}"`
@@ -45,6 +46,12 @@ export async function insertMany<R extends Record<string, Value>>(db: Db, provid
     })
     statements.push({ sql: `INSERT INTO ${target} (${columns.map((c) => `"${c}"`).join(',')}) VALUES ${tuples.join(',')} ON CONFLICT DO NOTHING`, params })
   }
+  return statements
+}
+
+export async function insertMany<R extends Record<string, Value>>(db: Db, provider: DbProvider, table: string, rows: R[], schema?: string): Promise<void> {
+  if (rows.length === 0) return
+  const statements = insertStatements(provider, table, rows, schema)
   if (statements.length === 1) {
     await db.$executeRawUnsafe(statements[0]!.sql, ...statements[0]!.params)
     return

@@ -6,8 +6,9 @@
 import { parentPort } from 'node:worker_threads'
 import { readlinkSync } from 'node:fs'
 import { setPriority } from 'node:os'
-import { createDb, type Db, type DbProvider } from './client.js'
+import { createDb, providerOf, sqlitePath, type Db, type DbProvider } from './client.js'
 import { insertMany, type Row } from './insert-many.js'
+import { SqliteWriter } from './sqlite-writer.js'
 
 export interface LatencyAggregateRow {
   deploymentId: string
@@ -47,11 +48,39 @@ function lowerPriority(): void {
   }
 }
 
-const clients = new Map<number, Promise<{ db: Db; provider: DbProvider; schema?: string }>>()
+// SQLite: better-sqlite3 directly (sqlite-writer.ts), no Prisma client in
+// this thread. Postgres: a Prisma client with the pg adapter.
+type Handle = { kind: 'sqlite'; writer: SqliteWriter } | { kind: 'prisma'; db: Db; provider: DbProvider; schema?: string }
+
+const clients = new Map<number, Promise<Handle>>()
+
+async function open(url: string, schema: string | undefined): Promise<Handle> {
+  if (providerOf(url) === 'sqlite') return { kind: 'sqlite', writer: new SqliteWriter(sqlitePath(url)) }
+  const { db, provider } = await createDb(url)
+  return { kind: 'prisma', db, provider, schema }
+}
+
+function handleSqlite(writer: SqliteWriter, msg: Exclude<WriterRequest, { op: 'open' }>, dbId: number): void {
+  switch (msg.op) {
+    case 'close':
+      clients.delete(dbId)
+      writer.close()
+      return
+    case 'insert':
+      writer.insert(msg.table, msg.rows)
+      return
+    case 'upsertLatencyAggregates':
+      writer.upsertLatencyAggregates(msg.rows)
+      return
+    case 'deleteLatencySamplesBefore':
+      writer.deleteLatencySamplesBefore(msg.before)
+      return
+  }
+}
 
 async function handle(msg: WriterRequest): Promise<void> {
   if (msg.op === 'open') {
-    const opened = createDb(msg.url).then((c) => ({ ...c, schema: msg.schema }))
+    const opened = open(msg.url, msg.schema)
     clients.set(msg.db, opened)
     await opened
     lowerPriority()
@@ -59,7 +88,9 @@ async function handle(msg: WriterRequest): Promise<void> {
   }
   const client = clients.get(msg.db)
   if (!client) throw new Error(`database handle ${msg.db} is not open`)
-  const { db, provider, schema } = await client
+  const handle = await client
+  if (handle.kind === 'sqlite') return handleSqlite(handle.writer, msg, msg.db)
+  const { db, provider, schema } = handle
   switch (msg.op) {
     case 'close':
       clients.delete(msg.db)
