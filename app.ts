@@ -5,6 +5,7 @@
 // its own for the standalone server; server.ts is the only caller of listen().
 import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyPluginAsync, type FastifyServerOptions } from 'fastify'
 import { randomUUID } from 'node:crypto'
+import { pino } from 'pino'
 import fp from 'fastify-plugin'
 import { validatorCompiler } from './lib/validation.js'
 import { warmTokenizers } from './lib/cost/tokens.js'
@@ -137,11 +138,10 @@ export const switchyard: FastifyPluginAsync<SwitchyardPluginOptions> = async (ap
 /** Fastify's options for a gateway that owns its server. */
 export function serverOptions(config: AppConfig, opts: Pick<BuildOptions, 'logger' | 'logStream'> = {}): FastifyServerOptions {
   return {
-    logger: opts.logger ?? {
-      level: config.env.LOG_LEVEL,
-      redact: { paths: REDACT, censor: '[redacted]' },
-      ...(opts.logStream ? { stream: opts.logStream } : {}),
-    },
+    // The gateway's own pino (the version package.json pins; Fastify shares it), unless the caller brings logger options.
+    ...(opts.logger !== undefined
+      ? { logger: opts.logger }
+      : { loggerInstance: pino({ level: config.env.LOG_LEVEL, redact: { paths: REDACT, censor: '[redacted]' } }, opts.logStream) }),
     bodyLimit: config.env.BODY_LIMIT_BYTES,
     // Start-up migrates the database and opens the writer thread: slow on a busy machine, not stuck.
     pluginTimeout: 60_000,

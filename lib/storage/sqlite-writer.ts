@@ -10,6 +10,7 @@ import type { LatencyAggregateRow } from './writer-thread.js'
 /** Prepared statements kept (statement texts differ by table, columns and rows per statement). */
 const MAX_PREPARED = 256
 
+/** The writer thread's store for SQLite (writer-thread.ts has the one for Postgres). */
 export class SqliteWriter {
   private readonly db: Database.Database
   private readonly prepared = new Map<string, Database.Statement>()

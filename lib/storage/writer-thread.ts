@@ -48,66 +48,67 @@ function lowerPriority(): void {
   }
 }
 
-// SQLite: better-sqlite3 directly (sqlite-writer.ts), no Prisma client in
-// this thread. Postgres: a Prisma client with the pg adapter.
-type Handle = { kind: 'sqlite'; writer: SqliteWriter } | { kind: 'prisma'; db: Db; provider: DbProvider; schema?: string }
-
-const clients = new Map<number, Promise<Handle>>()
-
-async function open(url: string, schema: string | undefined): Promise<Handle> {
-  if (providerOf(url) === 'sqlite') return { kind: 'sqlite', writer: new SqliteWriter(sqlitePath(url)) }
-  const { db, provider } = await createDb(url)
-  return { kind: 'prisma', db, provider, schema }
+/** What the thread does with a database; one implementation per kind. */
+interface Store {
+  insert(table: string, rows: Row[]): void | Promise<void>
+  upsertLatencyAggregates(rows: LatencyAggregateRow[]): void | Promise<void>
+  deleteLatencySamplesBefore(before: string): void | Promise<void>
+  close(): void | Promise<void>
 }
 
-function handleSqlite(writer: SqliteWriter, msg: Exclude<WriterRequest, { op: 'open' }>, dbId: number): void {
-  switch (msg.op) {
-    case 'close':
-      clients.delete(dbId)
-      writer.close()
-      return
-    case 'insert':
-      writer.insert(msg.table, msg.rows)
-      return
-    case 'upsertLatencyAggregates':
-      writer.upsertLatencyAggregates(msg.rows)
-      return
-    case 'deleteLatencySamplesBefore':
-      writer.deleteLatencySamplesBefore(msg.before)
-      return
+/** Postgres: a Prisma client with the pg adapter. (SQLite: better-sqlite3 directly, sqlite-writer.ts.) */
+class PrismaStore implements Store {
+  constructor(private readonly db: Db, private readonly provider: DbProvider, private readonly schema: string | undefined) {}
+
+  insert(table: string, rows: Row[]): Promise<void> {
+    return insertMany(this.db, this.provider, table, rows, this.schema)
+  }
+
+  async upsertLatencyAggregates(rows: LatencyAggregateRow[]): Promise<void> {
+    for (const r of rows) {
+      const data = { ...r, lastSampleAt: r.lastSampleAt ? new Date(r.lastSampleAt) : null }
+      await this.db.latencyAggregate.upsert({ where: { deploymentId: r.deploymentId }, create: data, update: data })
+    }
+  }
+
+  async deleteLatencySamplesBefore(before: string): Promise<void> {
+    await this.db.latencySample.deleteMany({ where: { createdAt: { lt: new Date(before) } } })
+  }
+
+  close(): Promise<void> {
+    return this.db.$disconnect()
   }
 }
+
+async function open(url: string, schema: string | undefined): Promise<Store> {
+  if (providerOf(url) === 'sqlite') return new SqliteWriter(sqlitePath(url))
+  const { db, provider } = await createDb(url)
+  return new PrismaStore(db, provider, schema)
+}
+
+const stores = new Map<number, Promise<Store>>()
 
 async function handle(msg: WriterRequest): Promise<void> {
   if (msg.op === 'open') {
     const opened = open(msg.url, msg.schema)
-    clients.set(msg.db, opened)
+    stores.set(msg.db, opened)
     await opened
     lowerPriority()
     return
   }
-  const client = clients.get(msg.db)
-  if (!client) throw new Error(`database handle ${msg.db} is not open`)
-  const handle = await client
-  if (handle.kind === 'sqlite') return handleSqlite(handle.writer, msg, msg.db)
-  const { db, provider, schema } = handle
+  const opened = stores.get(msg.db)
+  if (!opened) throw new Error(`database handle ${msg.db} is not open`)
+  const store = await opened
   switch (msg.op) {
     case 'close':
-      clients.delete(msg.db)
-      await db.$disconnect()
-      return
+      stores.delete(msg.db)
+      return store.close()
     case 'insert':
-      await insertMany(db, provider, msg.table, msg.rows, schema)
-      return
+      return store.insert(msg.table, msg.rows)
     case 'upsertLatencyAggregates':
-      for (const r of msg.rows) {
-        const data = { ...r, lastSampleAt: r.lastSampleAt ? new Date(r.lastSampleAt) : null }
-        await db.latencyAggregate.upsert({ where: { deploymentId: r.deploymentId }, create: data, update: data })
-      }
-      return
+      return store.upsertLatencyAggregates(msg.rows)
     case 'deleteLatencySamplesBefore':
-      await db.latencySample.deleteMany({ where: { createdAt: { lt: new Date(msg.before) } } })
-      return
+      return store.deleteLatencySamplesBefore(msg.before)
   }
 }
 

@@ -39,6 +39,11 @@ test('the writer thread\'s SQLite path writes what Prisma reads back', async (t)
   writer.deleteLatencySamplesBefore('2026-01-01T00:00:00.000Z')
   t.equal(await db.latencySample.count(), 150, 'samples before the cut are deleted, the others kept')
 
-  t.throws(() => writer.insert('LatencySample', [{ id: 'bad', deploymentId: null as unknown as string }]), 'a row the database refuses throws (the batch writer sets it apart)')
-  t.equal(await db.latencySample.count(), 150, 'and nothing of its batch is written')
+  // A batch with a good row and a row the database refuses (model is NOT NULL).
+  const good = { ...rows[200]!, id: 'good' }
+  const bad = { ...rows[200]!, id: 'bad', model: null as unknown as string }
+  t.throws(() => writer.insert('LatencySample', [good, bad]), 'a batch with a refused row throws (the batch writer sets it apart)')
+  t.equal(await db.latencySample.count(), 150, 'and no row of that batch is written, the good one included')
+  writer.insert('LatencySample', [good])
+  t.equal(await db.latencySample.count(), 151, 'the good row alone is written')
 })
