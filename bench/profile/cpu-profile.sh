@@ -21,8 +21,11 @@ sleep 0.3; gpid=$(pgrep -n -f "$snap/dist/server.js")
 for i in $(seq 1 100); do curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:$gport/health 2>/dev/null | grep -q 200 && break; sleep 0.2; done
 AC=$snap/node_modules/.bin/autocannon
 H1='content-type: application/json'; H2='authorization: Bearer bench-master-key-0123456789abcdefghijklmnop'
-taskset -c 0 $AC -c 50 -d 8 -m POST -H "$H1" -H "$H2" -b '{"model":"bench-model","messages":[{"role":"user","content":"hello"}]}' http://127.0.0.1:$gport/v1/chat/completions > $out/ac-nonstream.txt 2>&1
-taskset -c 0 $AC -c 50 -d 8 -m POST -H "$H1" -H "$H2" -b '{"model":"bench-model","stream":true,"messages":[{"role":"user","content":"hello"}]}' http://127.0.0.1:$gport/v1/chat/completions > $out/ac-stream.txt 2>&1
+# MODES="nonstream" or "stream" profiles one kind only (default both, non-streamed first)
+for m in ${MODES:-nonstream stream}; do
+  s=''; [ $m = stream ] && s='"stream":true,'
+  taskset -c 0 $AC -c 50 -d 8 -m POST -H "$H1" -H "$H2" -b '{"model":"bench-model",'$s'"messages":[{"role":"user","content":"hello"}]}' http://127.0.0.1:$gport/v1/chat/completions > $out/ac-$m.txt 2>&1
+done
 kill -INT $gpid; for i in $(seq 1 50); do kill -0 $gpid 2>/dev/null || break; sleep 0.2; done
 kill $mpid; rm -rf $tmp
 grep -h "Req/Sec" -A3 $out/ac-*.txt | head; ls $out

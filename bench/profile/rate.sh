@@ -25,9 +25,9 @@ for i in $(seq 1 150); do curl -s -o /dev/null -w '%{http_code}' http://127.0.0.
 sleep 1
 if [ -n "${PRELOAD:-}" ]; then taskset -c 0 $root/node_modules/.bin/autocannon -c 50 -d 6 -m POST -H 'content-type: application/json' -H 'authorization: Bearer bench-master-key-0123456789abcdefghijklmnop' -b '{"model":"bench-model","messages":[{"role":"user","content":"hello"}]}' http://127.0.0.1:$gport/v1/chat/completions > /dev/null 2>&1; echo '--- preload done' >&2; fi
 gp=$gpid
-t0=$(awk '{print $14+$15}' /proc/$gpid/stat); for t in /proc/$gpid/task/*; do echo "$(basename $t) $(cat $t/comm) $(awk '{print $14+$15}' $t/stat)"; done > $out/th0
+t0=$(awk '{print $14+$15}' /proc/$gpid/stat); for t in /proc/$gpid/task/*; do echo "$(basename $t) $(cat $t/comm) $(awk '{print $14+$15, $14, $15}' $t/stat)"; done > $out/th0
 taskset -c 0 node $here/open-loop.mjs http://127.0.0.1:$gport $stream $rate $secs | tee $out/ol.txt
-t1=$(awk '{print $14+$15}' /proc/$gpid/stat); for t in /proc/$gpid/task/*; do echo "$(basename $t) $(cat $t/comm) $(awk '{print $14+$15}' $t/stat)"; done > $out/th1; join $out/th0 $out/th1 | awk '$5-$3>0 {print "  thread", $1, $2, $5-$3}'
+t1=$(awk '{print $14+$15}' /proc/$gpid/stat); for t in /proc/$gpid/task/*; do echo "$(basename $t) $(cat $t/comm) $(awk '{print $14+$15, $14, $15}' $t/stat)"; done > $out/th1; join $out/th0 $out/th1 | awk '$7-$3>0 {print "  thread", $1, $2, $7-$3, "(user", $8-$4, "sys", $9-$5 ")"}'
 echo "cpu ticks $((t1-t0)) => µs/req $(( (t1-t0)*10000 / (rate*secs + rate*3/2) ))"
 kill $gpid; kill $mpid; sleep 0.5; rm -rf $tmp
 tail -4 $out/eld.err

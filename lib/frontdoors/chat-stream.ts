@@ -8,6 +8,7 @@ import type { ChatCompletionChunk } from '../openai/types.js'
 import { errors } from '../errors.js'
 import { SseParser } from '../sse.js'
 import { isObject, type GatewayErrorLike } from './shared.js'
+import { pumpedBody, send, type RelayBody, type RelayedSource } from '../proxy/relay-body.js'
 
 /** What both the Messages and the completions stream translators offer. */
 export interface ChunkTranslator {
@@ -33,7 +34,12 @@ export function inBandChatError(value: Record<string, unknown>): GatewayErrorLik
   return { status: statusOf(type, code), type, code, message: typeof e.message === 'string' ? e.message : 'The upstream stream failed.' }
 }
 
-export async function* translateChatStream(source: AsyncIterable<Buffer | string> | string | Buffer, translator: ChunkTranslator): AsyncGenerator<string> {
+/** The front door's stream: the relayed chat stream through `translator`. */
+export function translateChatStream(source: RelayedSource, translator: ChunkTranslator): RelayBody {
+  return pumpedBody(source, (body) => pumpChatStream(source, translator, body))
+}
+
+async function pumpChatStream(source: RelayedSource, translator: ChunkTranslator, body: RelayBody): Promise<void> {
   const parser = new SseParser()
   let done = false
   let failed = false
@@ -71,25 +77,22 @@ export async function* translateChatStream(source: AsyncIterable<Buffer | string
   }
 
   if (typeof source === 'string' || Buffer.isBuffer(source)) {
-    const out = handle(parser.push(source)) + handle(parser.end())
-    if (out) yield out
+    await send(body, handle(parser.push(source)) + handle(parser.end()))
   } else {
     const iterator = source[Symbol.asyncIterator]()
     try {
       for (;;) {
         const next = await iterator.next()
         if (next.done) break
-        const out = handle(parser.push(next.value))
-        if (out) yield out
+        await send(body, handle(parser.push(next.value)))
         if (done || failed) break
       }
-      const tail = done || failed ? '' : handle(parser.end())
-      if (tail) yield tail
+      if (!done && !failed) await send(body, handle(parser.end()))
     } finally {
       // Ends the engine's relay (and so records the outcome) when the client went away.
       if (!done && !failed) (source as { destroy?: () => void }).destroy?.()
       else void iterator.return?.()
     }
   }
-  if (!done && !failed) yield translator.error(errors.upstreamStreamInterrupted('the stream ended before it was complete'))
+  if (!done && !failed) await send(body, translator.error(errors.upstreamStreamInterrupted('the stream ended before it was complete')))
 }

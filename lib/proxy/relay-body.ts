@@ -82,3 +82,35 @@ export class RelayBody extends Readable {
     callback(err)
   }
 }
+
+/** What a front door translates: the engine's relayed body (a stream), or a whole answer. */
+export type RelayedSource = AsyncIterable<Buffer | string> | string | Buffer
+
+/**
+ * A front door's translation of a relayed stream, as a body: `pump` reads
+ * `source` and writes its translation into the body (an async function with
+ * `for await`, not a generator: see the top of this file); the body is ended
+ * when it returns. A consumer that goes away destroys `source` at once, so
+ * the engine's relay under it ends and records the stream as abandoned.
+ */
+export function pumpedBody(source: RelayedSource, pump: (body: RelayBody) => Promise<void>): RelayBody {
+  return new RelayBody(
+    async (body) => {
+      try {
+        await pump(body)
+        body.end()
+      } catch (err) {
+        // The consumer went away: nothing more to send, the source is destroyed already.
+        if (!(err instanceof ConsumerGoneError)) throw err
+      }
+    },
+    () => (source as { destroy?: () => void }).destroy?.(),
+  )
+}
+
+/** Writes a chunk, waiting only when the consumer is not keeping up. */
+export async function send(body: RelayBody, chunk: string): Promise<void> {
+  if (!chunk) return
+  const wait = body.write(chunk)
+  if (wait) await wait
+}

@@ -72,7 +72,7 @@ export default async function completionsRoutes(app: FastifyInstance) {
         return sendProxyResponse(reply, request, result)
       }
       const translator = new CompletionsStreamTranslator(translation.context)
-      result.body = Readable.from(translateChatStream(result.body as Readable | string, translator), { objectMode: false })
+      result.body = translateChatStream(result.body as Readable | string, translator)
       return sendProxyResponse(reply, request, result)
     },
   )

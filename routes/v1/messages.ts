@@ -107,7 +107,7 @@ export default async function messagesRoutes(app: FastifyInstance) {
       }
       const estimated = (pipelineRequest as { estimate?: { promptTokens(): number } }).estimate?.promptTokens()
       const translator = new MessagesStreamTranslator({ ...translation.context, estimatedInputTokens: estimated })
-      result.body = Readable.from(translateChatStream(result.body as Readable | string, translator), { objectMode: false })
+      result.body = translateChatStream(result.body as Readable | string, translator)
       return sendProxyResponse(reply, request, result)
     },
   )

@@ -146,7 +146,7 @@ export default async function responsesRoutes(app: FastifyInstance) {
           return sendProxyResponse(reply, request, { ...result, body: JSON.stringify(response) })
         }
         const events = nativeSseToClient(result.body as Readable | string | Buffer, body, { aborted, onComplete: saveNative })
-        return sendProxyResponse(reply, request, { ...result, body: Readable.from(events, { objectMode: false }) })
+        return sendProxyResponse(reply, request, { ...result, body: events })
       }
       const { context } = translation!
       if (!stream) {
@@ -159,7 +159,7 @@ export default async function responsesRoutes(app: FastifyInstance) {
         aborted,
         onComplete: context.store ? (response) => save(request, response, input, owner, depth) : undefined,
       })
-      return sendProxyResponse(reply, request, { ...result, body: Readable.from(events, { objectMode: false }) })
+      return sendProxyResponse(reply, request, { ...result, body: events })
     },
   )
 

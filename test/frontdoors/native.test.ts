@@ -70,7 +70,7 @@ function recorder(): ChunkTranslator & { log: string[] } {
   }
 }
 
-async function drain(gen: AsyncGenerator<string>): Promise<string> {
+async function drain(gen: AsyncIterable<Buffer | string>): Promise<string> {
   let out = ''
   for await (const s of gen) out += s
   return out

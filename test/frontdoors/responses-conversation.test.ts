@@ -158,7 +158,7 @@ const chunk = (delta: Record<string, unknown>, finish: string | null = null) =>
   `data: ${JSON.stringify({ id: 'c', object: 'chat.completion.chunk', created: 1, model: 'u', choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`
 const usage = `data: ${JSON.stringify({ id: 'c', object: 'chat.completion.chunk', created: 1, model: 'u', choices: [], usage: { prompt_tokens: 4, completion_tokens: 2, total_tokens: 6 } })}\n\n`
 
-async function collect(gen: AsyncGenerator<string>): Promise<Array<Record<string, any>>> {
+async function collect(gen: AsyncIterable<Buffer | string>): Promise<Array<Record<string, any>>> {
   let text = ''
   for await (const part of gen) text += part
   return sseData(text) as Array<Record<string, any>>

@@ -1,6 +1,7 @@
 import { test } from 'tap'
 import { once } from 'node:events'
-import { ConsumerGoneError, RelayBody } from '../../lib/proxy/relay-body.js'
+import { PassThrough } from 'node:stream'
+import { ConsumerGoneError, pumpedBody, RelayBody, send } from '../../lib/proxy/relay-body.js'
 
 test('the relay starts at the first read and its writes reach the reader in order', async (t) => {
   let started = 0
@@ -84,4 +85,36 @@ test('the end of a finished stream is not taken for a consumer going away', asyn
   body.resume()
   await once(body, 'close')
   t.equal(gone, 0)
+})
+
+test("pumpedBody: the pump's writes, then the end; a consumer gone destroys the source while the pump waits on it", async (t) => {
+  const upper = (source: PassThrough) =>
+    pumpedBody(source, async (body) => {
+      for await (const chunk of source) await send(body, String(chunk).toUpperCase())
+    })
+
+  const whole = new PassThrough()
+  whole.end('ab')
+  let text = ''
+  for await (const chunk of upper(whole)) text += String(chunk)
+  t.equal(text, 'AB', 'translated, and the body ended when the pump returned')
+
+  const source = new PassThrough()
+  const body = upper(source)
+  source.write('x')
+  const [first] = (await once(body, 'data')) as [Buffer]
+  t.equal(String(first), 'X')
+  // The pump now waits for the source's next chunk, which never comes: the consumer leaves.
+  body.destroy()
+  await once(source, 'close')
+  t.ok(source.destroyed, "the source (the engine's relay) is destroyed at once, so it records the stream as abandoned")
+})
+
+test('pumpedBody: a pump that fails for another reason destroys the body with its error', async (t) => {
+  const body = pumpedBody('x', async () => {
+    throw new Error('translator broke')
+  })
+  body.resume()
+  const [err] = (await once(body, 'error')) as [Error]
+  t.equal(err.message, 'translator broke')
 })

@@ -12,6 +12,7 @@ import { SseParser } from '../../sse.js'
 import { isObject, type GatewayErrorLike } from '../shared.js'
 import type { ResponsesStreamTranslator } from './stream.js'
 import type { Response } from './types.js'
+import { ConsumerGoneError, pumpedBody, send, type RelayBody, type RelayedSource } from '../../proxy/relay-body.js'
 
 export interface ChatSseOptions {
   /** Called with the final Response before response.completed / response.incomplete is sent. */
@@ -33,11 +34,12 @@ function inBandError(value: Record<string, unknown>): GatewayErrorLike | undefin
   }
 }
 
-export async function* chatSseToResponses(
-  source: AsyncIterable<Buffer | string> | string | Buffer,
-  translator: ResponsesStreamTranslator,
-  options: ChatSseOptions = {},
-): AsyncGenerator<string> {
+/** The Responses event stream of a relayed chat stream. */
+export function chatSseToResponses(source: RelayedSource, translator: ResponsesStreamTranslator, options: ChatSseOptions = {}): RelayBody {
+  return pumpedBody(source, (body) => pumpResponses(source, translator, options, body))
+}
+
+async function pumpResponses(source: RelayedSource, translator: ResponsesStreamTranslator, options: ChatSseOptions, body: RelayBody): Promise<void> {
   const parser = new SseParser()
   let done = false
   let failure: GatewayErrorLike | undefined
@@ -66,26 +68,20 @@ export async function* chatSseToResponses(
   try {
     const chunks = typeof source === 'string' || Buffer.isBuffer(source) ? [source] : source
     for await (const chunk of chunks) {
-      const out = handle(parser.push(chunk))
-      if (out) yield out
+      await send(body, handle(parser.push(chunk)))
       if (done || failure) break
     }
-    if (!done && !failure) {
-      const out = handle(parser.end())
-      if (out) yield out
-    }
+    if (!done && !failure) await send(body, handle(parser.end()))
   } catch (err) {
+    if (err instanceof ConsumerGoneError) throw err
     // The translator refused the backend's stream (e.g. a tool call resumed after another item).
     failure = isObject(err) && typeof (err as { message?: unknown }).message === 'string' && 'type' in err ? (err as unknown as GatewayErrorLike) : errors.upstreamBadResponse((err as Error)?.message ?? 'unknown error')
   }
   if (options.aborted?.()) return
   if (!done && !failure) failure = errors.upstreamBadResponse('the stream ended before it was complete')
-  if (failure) {
-    yield translator.error(failure)
-    return
-  }
+  if (failure) return send(body, translator.error(failure))
   const final = translator.finish()
   await options.onComplete?.(translator.response)
   if (options.aborted?.()) return
-  yield final
+  await send(body, final)
 }

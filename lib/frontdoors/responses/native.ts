@@ -17,6 +17,7 @@ import { fromErrorInfo, type GatewayError } from '../../errors.js'
 import { SseParser, type SseEvent } from '../../sse.js'
 import { isObject, namedEvent } from '../shared.js'
 import { responsesUsage, ResponsesSseUsage } from './usage.js'
+import { pumpedBody, send, type RelayBody, type RelayedSource } from '../../proxy/relay-body.js'
 import type { InputItem, ResponsesRequest } from './types.js'
 
 /** Whether a provider takes /v1/responses as sent. */
@@ -148,28 +149,32 @@ const RESPONSE_EVENTS = new Set(['response.created', 'response.in_progress', 're
  * back; a completed or incomplete Response is handed to `onComplete` (which
  * stores it) before its event is sent. Other events pass as they came.
  */
-export async function* nativeSseToClient(
-  source: AsyncIterable<Buffer | string> | string | Buffer,
+export function nativeSseToClient(
+  source: RelayedSource,
   req: ResponsesRequest,
   options: { onComplete?(response: Record<string, unknown>): Promise<void> | void; aborted?(): boolean } = {},
-): AsyncGenerator<string> {
-  const parser = new SseParser()
-  const handle = async function* (events: SseEvent[]): AsyncGenerator<string> {
-    for (const event of events) {
-      const data = event.event !== undefined && RESPONSE_EVENTS.has(event.event) ? parse(event.data) : undefined
-      if (!data || !isObject(data.response)) {
-        let out = event.event !== undefined ? `event: ${event.event}\n` : ''
-        for (const line of event.data.split('\n')) out += `data: ${line}\n`
-        yield `${out}\n`
-        continue
+): RelayBody {
+  return pumpedBody(source, async (body) => {
+    const parser = new SseParser()
+    // False once the client went away while a Response was being stored: nothing more is sent.
+    const handle = async (events: SseEvent[]): Promise<boolean> => {
+      for (const event of events) {
+        const data = event.event !== undefined && RESPONSE_EVENTS.has(event.event) ? parse(event.data) : undefined
+        if (!data || !isObject(data.response)) {
+          let out = event.event !== undefined ? `event: ${event.event}\n` : ''
+          for (const line of event.data.split('\n')) out += `data: ${line}\n`
+          await send(body, `${out}\n`)
+          continue
+        }
+        const response = patchNativeResponse(data.response, req)
+        if ((event.event === 'response.completed' || event.event === 'response.incomplete') && !options.aborted?.()) await options.onComplete?.(response)
+        if (options.aborted?.()) return false
+        await send(body, namedEvent(event.event!, { ...data, response }))
       }
-      const response = patchNativeResponse(data.response, req)
-      if ((event.event === 'response.completed' || event.event === 'response.incomplete') && !options.aborted?.()) await options.onComplete?.(response)
-      if (options.aborted?.()) return
-      yield namedEvent(event.event!, { ...data, response })
+      return true
     }
-  }
-  const chunks = typeof source === 'string' || Buffer.isBuffer(source) ? [source] : source
-  for await (const chunk of chunks) yield* handle(parser.push(chunk))
-  yield* handle(parser.end())
+    const chunks = typeof source === 'string' || Buffer.isBuffer(source) ? [source] : source
+    for await (const chunk of chunks) if (!(await handle(parser.push(chunk)))) return
+    await handle(parser.end())
+  })
 }
