@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto'
 import { pino } from 'pino'
 import fp from 'fastify-plugin'
 import { validatorCompiler } from './lib/validation.js'
-import { warmTokenizers } from './lib/cost/tokens.js'
+import { encodingsFor, warmTokenizers } from './lib/cost/tokens.js'
 import { discardRequestBody } from './lib/oversized-body.js'
 import configPlugin, { loadAppConfig, type AppConfig, type ConfigPluginOptions } from './plugins/config.js'
 import prismaPlugin from './plugins/prisma.js'
@@ -77,8 +77,9 @@ export const switchyard: FastifyPluginAsync<SwitchyardPluginOptions> = async (ap
   const http = opts.http !== false
 
   app.setValidatorCompiler(validatorCompiler)
-  // Loading both encodings takes ~0.7 s of CPU: paid before listening, not by the first request that counts tokens.
-  app.addHook('onReady', async () => warmTokenizers())
+  // Loading an encoding takes ~0.3 s of CPU and tens of MB: the ones the configured deployments need are paid
+  // before listening, not by the first request that counts tokens; a model added later loads its own on first use.
+  app.addHook('onReady', async () => warmTokenizers(encodingsFor([...app.modelRouting.table.deployments.values()].map((d) => d.upstreamModel))))
 
   await app.register(configPlugin, { config })
   if (http) await app.register(swaggerPlugin)

@@ -12,6 +12,9 @@ import {
   countPromptTokens,
   dataUrlImageSize,
   encodingForModel,
+  encodingsFor,
+  inVocabulary,
+  vocabularySet,
   openAIImageTokens,
 } from '../../lib/cost/tokens.js'
 import type { ChatCompletionRequest, ChatMessage, ToolDefinition } from '../../lib/openai/types.js'
@@ -385,4 +388,23 @@ test('one body is counted once per encoding (estimate-cost asks per candidate)',
   ;(body.messages[0] as { content: string }).content = 'y'.repeat(5000)
   t.same(countPromptTokens(body, 'azure', 'my-4o-deployment'), first, 'same encoding: memoized')
   t.not(countPromptTokens(body, 'openai', 'gpt-4').tokens, first.tokens, 'another encoding: counted')
+})
+
+test("the vocabulary lookup is the encoder's own map: the same answers as a set built from the ranks", async (t) => {
+  for (const name of ['o200k_base', 'cl100k_base'] as const) {
+    const set = vocabularySet(name)
+    t.ok(set.size > 90_000, `${name}: a real vocabulary (${set.size} text entries)`)
+    const entries = [...set]
+    let disagree = 0
+    // Every 97th entry, and texts that are not entries.
+    for (let i = 0; i < entries.length; i += 97) if (!inVocabulary(name, entries[i]!)) disagree++
+    for (const text of ['zzqqxxjj', ' antidisestablishmentarianism', '\u{1F600}\u{1F600}\u{1F600}', 'hello world how are you']) if (inVocabulary(name, text) !== set.has(text)) disagree++
+    t.equal(disagree, 0, `${name}: no disagreement`)
+  }
+})
+
+test('encodingsFor: o200k_base always, cl100k_base only when a configured model needs it', async (t) => {
+  t.same(encodingsFor([]), ['o200k_base'])
+  t.same(encodingsFor(['gpt-4o-mini', 'claude-3-5-sonnet', 'my-azure-deployment']), ['o200k_base'])
+  t.same(encodingsFor(['gpt-4o', 'gpt-4-turbo']).sort(), ['cl100k_base', 'o200k_base'])
 })
