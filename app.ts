@@ -3,9 +3,10 @@
 // a host application can register it under a prefix and keep its own hooks,
 // parsers and error handlers. buildApp() wraps it in a Fastify instance of
 // its own for the standalone server; server.ts is the only caller of listen().
-import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyPluginAsync, type FastifyServerOptions } from 'fastify'
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyPluginAsync, type FastifyServerOptions } from 'fastify'
 import { randomUUID } from 'node:crypto'
-import { pino } from 'pino'
+import { pino, type Logger } from 'pino'
+import { LazyChildLogger } from './lib/observability/lazy-logger.js'
 import fp from 'fastify-plugin'
 import { validatorCompiler } from './lib/validation.js'
 import { encodingsFor, warmTokenizers } from './lib/cost/tokens.js'
@@ -142,7 +143,11 @@ export function serverOptions(config: AppConfig, opts: Pick<BuildOptions, 'logge
     // The gateway's own pino (the version package.json pins; Fastify shares it), unless the caller brings logger options.
     ...(opts.logger !== undefined
       ? { logger: opts.logger }
-      : { loggerInstance: pino({ level: config.env.LOG_LEVEL, redact: { paths: REDACT, censor: '[redacted]' } }, opts.logStream) }),
+      : {
+          loggerInstance: pino({ level: config.env.LOG_LEVEL, redact: { paths: REDACT, censor: '[redacted]' } }, opts.logStream),
+          // A request's own child logger is made only when it writes a line (lib/observability/lazy-logger.ts).
+          childLoggerFactory: (logger, bindings, options) => new LazyChildLogger(logger as Logger, bindings, options) as unknown as FastifyBaseLogger,
+        }),
     bodyLimit: config.env.BODY_LIMIT_BYTES,
     // Start-up migrates the database and opens the writer thread: slow on a busy machine, not stuck.
     pluginTimeout: 60_000,

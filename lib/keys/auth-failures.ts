@@ -56,7 +56,8 @@ export class AuthFailureLimiter {
 
   /** Seconds until `address` may try again, or 0 when it is not blocked. */
   blockedFor(address: string | undefined): number {
-    if (!this.enabled) return 0
+    // No failure on record (the usual case): no address to parse.
+    if (!this.enabled || this.entries.size === 0) return 0
     const key = addressBucket(address)
     const entry = this.entries.get(key)
     if (!entry) return 0

@@ -10,6 +10,7 @@ import type { RoutingPlan } from '../routing/planner.js'
 import type { GatewayError } from '../errors.js'
 import type { AttemptRecord, FallbackPlan, NativeJob, Outcome, ProxyResponse } from '../proxy/types.js'
 import type { UsageSource } from '../proxy/usage.js'
+import type { CancelSignal } from '../proxy/cancel.js'
 
 export type { UsageSource }
 
@@ -34,7 +35,7 @@ export interface PipelineRequest {
   includeUsage: boolean
   headers: Headers
   /** Aborted when the caller goes away; absent when it cannot. */
-  signal?: AbortSignal
+  signal?: CancelSignal
   /** performance.now() when the request arrived, for the overhead figure. */
   startedAt: number
   /** Headers to send upstream on every attempt (trace context, a client's beta flags). */

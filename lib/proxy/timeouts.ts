@@ -1,5 +1,6 @@
 // Per-attempt deadlines, enforced with one AbortController per attempt.
 import type { TimeoutsConfig } from '../config/gateway-config.js'
+import type { CancelSignal } from './cancel.js'
 
 export interface Timeouts {
   connectMs: number
@@ -41,9 +42,13 @@ export class AttemptDeadline {
   private totalTimer: NodeJS.Timeout | undefined
   private readonly onClientAbort = () => this.abort('client_closed')
 
-  constructor(private readonly client: AbortSignal | undefined, firstByteMs: number, totalMs: number) {
-    if (client?.aborted) this.abort('client_closed')
-    else client?.addEventListener('abort', this.onClientAbort, { once: true })
+  constructor(private readonly client: CancelSignal | undefined, firstByteMs: number, totalMs: number) {
+    if (client?.aborted) {
+      // No timers for an attempt that is over before it starts (they would hold it until totalMs).
+      this.abort('client_closed')
+      return
+    }
+    client?.addEventListener('abort', this.onClientAbort, { once: true })
     this.firstByteTimer = setTimeout(() => this.abort('first_byte_timeout'), firstByteMs)
     this.totalTimer = setTimeout(() => this.abort('total_timeout'), totalMs)
   }

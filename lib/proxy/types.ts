@@ -9,6 +9,7 @@ import type { SseEvent } from '../sse.js'
 import type { FailureKind } from '../resilience/classify.js'
 import type { Pools } from './pools.js'
 import type { UsageSource } from './usage.js'
+import type { CancelSignal } from './cancel.js'
 
 export interface AttemptRecord {
   requestId: string
@@ -91,7 +92,7 @@ export interface ProxyJob<B> {
   candidates: DeploymentEntry[]
   table: RoutingTable
   /** Aborted when the client disconnects; absent when it cannot. */
-  signal?: AbortSignal
+  signal?: CancelSignal
   /** Sent to the upstream on every attempt (trace context, a client's beta flags); the provider's own headers win. */
   upstreamHeaders?: Record<string, string>
   report: JobReport

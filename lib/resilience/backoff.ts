@@ -11,6 +11,7 @@
 // abortable sleep, and the engine drives the loop.
 import { noJitterGenerator } from 'cockatiel'
 import type { RetriesConfig } from '../config/gateway-config.js'
+import type { CancelSignal } from '../proxy/cancel.js'
 
 export interface RetryPolicy {
   /** Retries per deployment after its first attempt; 0 disables retries. */
@@ -89,7 +90,7 @@ export function retryWait(retry: number, policy: RetryPolicy, retryAfterMs?: num
  * wait elapsed, false when aborted. The timer and the listener are removed in
  * both cases, so nothing outlives the wait.
  */
-export function sleep(ms: number, signal?: AbortSignal): Promise<boolean> {
+export function sleep(ms: number, signal?: CancelSignal): Promise<boolean> {
   if (signal?.aborted) return Promise.resolve(false)
   if (ms <= 0) return Promise.resolve(true)
   return new Promise<boolean>((resolve) => {

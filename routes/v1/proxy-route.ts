@@ -3,6 +3,7 @@
 // answer into the HTTP response with the routing headers.
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { ProxyResponse } from '../../lib/proxy/engine.js'
+import { ClientGone } from '../../lib/proxy/cancel.js'
 import type { EntryPoint, PipelineRequest } from '../../lib/pipeline/types.js'
 import type { ChatCompletionRequest, EmbeddingsRequest } from '../../lib/openai/types.js'
 
@@ -43,13 +44,13 @@ export function pipelineRequest(request: FastifyRequest, reply: FastifyReply, en
  * its access-log line, and the returned signal aborts the upstream call when
  * the client goes away before the answer is finished.
  */
-export function handOver(request: FastifyRequest, reply: FastifyReply): AbortSignal {
+export function handOver(request: FastifyRequest, reply: FastifyReply): ClientGone {
   request.ranPipeline = true
-  const controller = new AbortController()
+  const gone = new ClientGone()
   reply.raw.once('close', () => {
-    if (!reply.raw.writableFinished) controller.abort()
+    if (!reply.raw.writableFinished) gone.abort()
   })
-  return controller.signal
+  return gone
 }
 
 // A lone surrogate cannot be encoded: it becomes U+FFFD.
