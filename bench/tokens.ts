@@ -5,7 +5,8 @@
 //   npx tsc -p tsconfig.json && node dist/bench/tokens.js
 //   TOKENS_BENCH_RUNS=5 node dist/bench/tokens.js
 import { readFileSync } from 'node:fs'
-import { countPromptTokens, countEmbeddingInputTokens, warmTokenizers } from '../lib/cost/tokens.js'
+import { countPromptTokens, countEmbeddingInputTokens } from '../lib/cost/tokens.js'
+import { warmTokenizers } from '../lib/cost/encoders.js'
 
 const RUNS = Number(process.env.TOKENS_BENCH_RUNS ?? 5)
 const MB = 1024 * 1024

@@ -33,28 +33,15 @@
 //  - response_format json_schema: the JSON of the schema object is counted.
 //  - Content parts other than text, refusal and image_url (input_audio, file...)
 //    are not counted: their size cannot be derived from the request cheaply.
-//
-// Images. The gateway does not download images, so a remote image is assumed to
-// be DEFAULT_IMAGE_WIDTH x DEFAULT_IMAGE_HEIGHT (1024 x 1024). For base64 data
-// URLs the real size is read from the PNG / GIF / JPEG / WebP header.
-//  - OpenAI (documented tile rule): detail "low" costs the base (85 tokens).
-//    "high"/"auto": scale to fit in 2048 x 2048, then down so the shortest side
-//    is 768, count 512 px tiles; cost = base + tile * tiles = 85 + 170 * tiles.
-//    1024 x 1024 -> 768 x 768 -> 4 tiles -> 765 tokens. gpt-4o-mini uses the
-//    same rule with OpenAI's documented base 2833 / tile 5667.
-//  - Anthropic (documented): tokens = ceil(width * height / 750), at most 1600
-//    (larger images are downscaled by the API). 1024 x 1024 -> ceil(1398.1) = 1399.
-//  - Gemini (documented): 258 tokens per image.
+//  - Images: by provider family, see image-tokens.ts.
 
-import { createRequire } from 'node:module'
 import type { ChatCompletionRequest, ChatMessage, EmbeddingsRequest } from '../openai/types.js'
+import { imagePartTokens, type ImageFamily } from './image-tokens.js'
+import { AS_PLAIN_TEXT, encodingForModel, loadEncoding, type EncodingName, type LoadedEncoding } from './encoders.js'
 
 /** 'tiktoken+estimate': tokenized, but part of the text was estimated (see the encoders section). */
 export type TokenCountMethod = 'tiktoken' | 'tiktoken+estimate' | 'approximation'
 export interface TokenCount { tokens: number; method: TokenCountMethod }
-export type EncodingName = 'o200k_base' | 'cl100k_base'
-export type ImageFamily = 'openai' | 'anthropic' | 'gemini'
-export type ImageDetail = 'low' | 'high' | 'auto'
 
 export const TOKENS_PER_MESSAGE = 3
 export const TOKENS_PER_NAME = 1
@@ -62,15 +49,6 @@ export const REPLY_PRIMING_TOKENS = 3
 export const TOKENS_PER_TOOL_DEFINITION = 8
 export const TOKENS_PER_TOOL_CALL = 3
 export const CHARS_PER_TOKEN = 4
-
-export const DEFAULT_IMAGE_WIDTH = 1024
-export const DEFAULT_IMAGE_HEIGHT = 1024
-export const ANTHROPIC_PIXELS_PER_TOKEN = 750
-export const ANTHROPIC_MAX_IMAGE_TOKENS = 1600
-export const GEMINI_IMAGE_TOKENS = 258
-
-const OPENAI_IMAGE_COST = { base: 85, tile: 170 } as const
-const OPENAI_MINI_IMAGE_COST = { base: 2833, tile: 5667 } as const
 
 // ---------------------------------------------------------------------------
 // Encoders and bounded counting.
@@ -80,7 +58,7 @@ const OPENAI_MINI_IMAGE_COST = { base: 2833, tile: 5667 } as const
 // per character (~3 µs per byte for text whose words are not in the
 // vocabulary). So counting here is bounded, per request and per encoding:
 //  - the text is split with the encoding's own pre-token regex; a pre-token
-//    that is a single vocabulary entry counts 1 (a Set lookup), any other is
+//    that is a single vocabulary entry counts 1 (a map lookup), any other is
 //    handed to gpt-tokenizer alone, so its result is exactly the library's;
 //  - a pre-token longer than MAX_PIECE_CHARS (a run of letters, digits,
 //    spaces or one emoji, CJK text without punctuation...) is cut into pieces
@@ -93,9 +71,6 @@ const OPENAI_MINI_IMAGE_COST = { base: 2833, tile: 5667 } as const
 // Either shortcut makes the method 'tiktoken+estimate' instead of 'tiktoken'.
 // Ordinary prompts (tens of KB of prose or code) are counted exactly; nothing
 // up to the body limit costs more than the budget (figures: bench/tokens.ts).
-
-type Encoder = typeof import('gpt-tokenizer/encoding/o200k_base')
-const requireCjs = createRequire(import.meta.url)
 
 /** Work units one request may spend on exact counting, per encoding: 10-20 ms of CPU here at worst (bench/tokens.ts). */
 export const EXACT_WORK_BUDGET = 64 * 1024
@@ -110,72 +85,6 @@ const missWork = (bytes: number): number => MISS_WORK_PER_BYTE * bytes * (1 + by
 export const MAX_PIECE_WORK = MAX_PIECE_CHARS + missWork(3 * MAX_PIECE_CHARS)
 /** A text's own tokens-per-character ratio is used for its uncounted rest once this much of it was counted. */
 const MIN_CHARS_FOR_OWN_RATIO = 1024
-/** Merge results gpt-tokenizer caches per encoding (its default, 100,000, lets clients pin ~50 MB). */
-const MERGE_CACHE_SIZE = 10_000
-
-interface LoadedEncoding {
-  enc: Encoder
-  /** Every vocabulary entry that is valid text: a pre-token found here is one token. */
-  vocab: { has(text: string): boolean }
-  /** The encoding's pre-token regex (own instance: lastIndex is state). */
-  split: RegExp
-}
-
-const encodings = new Map<EncodingName, LoadedEncoding>()
-// User text is data, not control: "<|endoftext|>" is counted as plain text
-// instead of throwing (gpt-tokenizer disallows special tokens by default).
-const AS_PLAIN_TEXT = { disallowedSpecial: new Set<string>() }
-const SPLIT_REGEX_EXPORT: Record<EncodingName, string> = { o200k_base: 'O200K_TOKEN_SPLIT_REGEX', cl100k_base: 'CL100K_TOKEN_SPLIT_REGEX' }
-
-// The CommonJS build is required so that counting stays synchronous.
-function loadEncoding(name: EncodingName): LoadedEncoding {
-  let loaded = encodings.get(name)
-  if (!loaded) {
-    const enc = requireCjs(`gpt-tokenizer/encoding/${name}`) as Encoder
-    enc.setMergeCacheSize(MERGE_CACHE_SIZE)
-    const vocab = encoderVocabulary(enc) ?? vocabularySet(name)
-    const regex = (requireCjs('gpt-tokenizer/encodingParams/constants') as Record<string, RegExp>)[SPLIT_REGEX_EXPORT[name]]!
-    loaded = { enc, vocab, split: new RegExp(regex.source, regex.flags) }
-    encodings.set(name, loaded)
-  }
-  return loaded
-}
-
-/**
- * The encoder's own map of text entries to ranks (gpt-tokenizer's
- * BytePairEncodingCore), so the vocabulary is not held twice (~5 MB for
- * o200k_base); undefined if a version of the library no longer has it.
- */
-function encoderVocabulary(enc: Encoder): LoadedEncoding['vocab'] | undefined {
-  const core = (enc.default as unknown as { bytePairEncodingCoreProcessor?: { getBpeRankFromString?: (text: string) => number | undefined } }).bytePairEncodingCoreProcessor
-  const rankOf = core?.getBpeRankFromString
-  if (typeof rankOf !== 'function') return undefined
-  return { has: (text) => rankOf.call(core, text) !== undefined }
-}
-
-/** The text entries of an encoding's ranks, as a set of our own. */
-export function vocabularySet(name: EncodingName): Set<string> {
-  const ranks = (requireCjs(`gpt-tokenizer/bpeRanks/${name}`) as { default: Array<string | number[] | undefined> }).default
-  const vocab = new Set<string>()
-  for (const entry of ranks) if (typeof entry === 'string') vocab.add(entry)
-  return vocab
-}
-
-/** Whether a pre-token is one entry of the encoding's vocabulary (as counting sees it). */
-export function inVocabulary(name: EncodingName, text: string): boolean {
-  return loadEncoding(name).vocab.has(text)
-}
-
-/**
- * Loads encoders now (at start-up) instead of on the first request that
- * needs one: ~0.3 s of CPU and 15-30 MB of memory each. The gateway warms
- * o200k_base and the encodings of its configured deployments' models
- * (encodingsFor); another is loaded on first use.
- */
-export function warmTokenizers(names: EncodingName[] = ['o200k_base', 'cl100k_base']): void {
-  for (const n of names) loadEncoding(n).enc.countTokens('warm up', AS_PLAIN_TEXT)
-}
-
 const isHighSurrogate = (c: number) => c >= 0xd800 && c <= 0xdbff
 
 /** An index near `i` that does not split a surrogate pair. */
@@ -294,121 +203,6 @@ export function isOpenAIFamily(providerType: string | undefined, model: string):
   return (providerType !== undefined && OPENAI_PROVIDER_TYPES.has(providerType)) || OPENAI_MODEL_ID.test(model)
 }
 
-/**
- * cl100k_base for gpt-4 / gpt-4-turbo / gpt-3.5 / text-embedding-3 / text-embedding-ada-002;
- * o200k_base for gpt-4o, gpt-4.1, gpt-4.5, gpt-5, the o-series and anything
- * unrecognised (e.g. an Azure deployment name), being the current encoding.
- */
-export function encodingForModel(model: string): EncodingName {
-  const m = model.toLowerCase().replace(/^ft:/, '')
-  if (/^(?:gpt-4o|gpt-4\.|chatgpt-4o)/.test(m)) return 'o200k_base'
-  if (/^(?:gpt-4|gpt-3\.5|gpt-35|text-embedding-3|text-embedding-ada)/.test(m)) return 'cl100k_base'
-  return 'o200k_base'
-}
-
-/** The encodings a gateway counts with for these upstream models: o200k_base (the default) and any others they need. */
-export function encodingsFor(models: Iterable<string>): EncodingName[] {
-  const names = new Set<EncodingName>(['o200k_base'])
-  for (const m of models) names.add(encodingForModel(m))
-  return [...names]
-}
-
-// ---------------------------------------------------------------------------
-// Images
-
-/** OpenAI's tile rule. */
-export function openAIImageTokens(width: number, height: number, detail: ImageDetail = 'auto', model = ''): number {
-  const cost = /^gpt-4o-mini/i.test(model) ? OPENAI_MINI_IMAGE_COST : OPENAI_IMAGE_COST
-  if (detail === 'low') return cost.base
-  let w = width
-  let h = height
-  if (!(w > 0 && h > 0)) {
-    w = DEFAULT_IMAGE_WIDTH
-    h = DEFAULT_IMAGE_HEIGHT
-  }
-  if (w > 2048 || h > 2048) {
-    const s = 2048 / Math.max(w, h)
-    w = Math.round(w * s)
-    h = Math.round(h * s)
-  }
-  if (Math.min(w, h) > 768) {
-    const s = 768 / Math.min(w, h)
-    w = Math.round(w * s)
-    h = Math.round(h * s)
-  }
-  return cost.base + cost.tile * Math.ceil(w / 512) * Math.ceil(h / 512)
-}
-
-/** Anthropic: ceil(w * h / 750), capped at 1600. */
-export function anthropicImageTokens(width: number, height: number): number {
-  const px = width > 0 && height > 0 ? width * height : DEFAULT_IMAGE_WIDTH * DEFAULT_IMAGE_HEIGHT
-  return Math.min(ANTHROPIC_MAX_IMAGE_TOKENS, Math.ceil(px / ANTHROPIC_PIXELS_PER_TOKEN))
-}
-
-// Enough of the base64 payload to reach a JPEG frame header behind typical
-// EXIF / ICC segments; a multiple of 4 so it decodes cleanly.
-const SNIFF_BASE64_CHARS = 96 * 1024
-
-/** Width and height from a base64 data URL's image header, when recognisable. */
-export function dataUrlImageSize(url: string): { width: number; height: number } | undefined {
-  if (!url.startsWith('data:')) return undefined
-  const comma = url.indexOf(',')
-  if (comma < 0 || !url.slice(0, comma).toLowerCase().endsWith(';base64')) return undefined
-  const b = Buffer.from(url.slice(comma + 1, comma + 1 + SNIFF_BASE64_CHARS), 'base64')
-  return imageSize(b)
-}
-
-function imageSize(b: Buffer): { width: number; height: number } | undefined {
-  // PNG: signature, then the IHDR chunk's width/height.
-  if (b.length >= 24 && b.readUInt32BE(0) === 0x89504e47 && b.toString('latin1', 12, 16) === 'IHDR')
-    return ok(b.readUInt32BE(16), b.readUInt32BE(20))
-  // GIF: logical screen size, little-endian.
-  if (b.length >= 10 && b.toString('latin1', 0, 4) === 'GIF8') return ok(b.readUInt16LE(6), b.readUInt16LE(8))
-  // WebP: RIFF....WEBP then a VP8 / VP8L / VP8X chunk.
-  if (b.length >= 30 && b.toString('latin1', 0, 4) === 'RIFF' && b.toString('latin1', 8, 12) === 'WEBP') {
-    const chunk = b.toString('latin1', 12, 16)
-    if (chunk === 'VP8 ') return ok(b.readUInt16LE(26) & 0x3fff, b.readUInt16LE(28) & 0x3fff)
-    if (chunk === 'VP8L') {
-      const bits = b.readUInt32LE(21)
-      return ok((bits & 0x3fff) + 1, ((bits >>> 14) & 0x3fff) + 1)
-    }
-    if (chunk === 'VP8X') return ok(b.readUIntLE(24, 3) + 1, b.readUIntLE(27, 3) + 1)
-    return undefined
-  }
-  // JPEG: walk the segments up to a start-of-frame marker.
-  if (b.length >= 4 && b[0] === 0xff && b[1] === 0xd8) {
-    let i = 2
-    while (i + 3 < b.length) {
-      if (b[i] !== 0xff) return undefined
-      const marker = b[i + 1]!
-      if (marker === 0xff) { i++; continue } // fill byte
-      if (marker === 0xd8 || marker === 0x01 || (marker >= 0xd0 && marker <= 0xd7)) { i += 2; continue }
-      if (marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc) {
-        if (i + 9 > b.length) return undefined
-        return ok(b.readUInt16BE(i + 7), b.readUInt16BE(i + 5))
-      }
-      if (marker === 0xd9 || marker === 0xda) return undefined // end of image / scan data before any frame
-      i += 2 + b.readUInt16BE(i + 2)
-    }
-  }
-  return undefined
-}
-
-function ok(width: number, height: number): { width: number; height: number } | undefined {
-  return width > 0 && height > 0 ? { width, height } : undefined
-}
-
-function imagePartTokens(family: ImageFamily, model: string, imageUrl: unknown): number {
-  if (family === 'gemini') return GEMINI_IMAGE_TOKENS
-  const obj = typeof imageUrl === 'object' && imageUrl !== null ? (imageUrl as { url?: unknown; detail?: unknown }) : undefined
-  const url = typeof imageUrl === 'string' ? imageUrl : typeof obj?.url === 'string' ? obj.url : ''
-  const detail: ImageDetail = obj?.detail === 'low' || obj?.detail === 'high' ? obj.detail : 'auto'
-  if (family === 'openai' && detail === 'low') return openAIImageTokens(0, 0, 'low', model)
-  const size = dataUrlImageSize(url) ?? { width: DEFAULT_IMAGE_WIDTH, height: DEFAULT_IMAGE_HEIGHT }
-  return family === 'anthropic'
-    ? anthropicImageTokens(size.width, size.height)
-    : openAIImageTokens(size.width, size.height, detail, model)
-}
 
 // ---------------------------------------------------------------------------
 // Prompt walk, shared by both methods.

@@ -44,7 +44,8 @@ export class LazyChildLogger {
 
   isLevelEnabled(level: string): boolean {
     if (this.#child) return this.#child.isLevelEnabled(level)
-    return typeof this.parent.isLevelEnabled === 'function' && this.options.level === undefined ? this.parent.isLevelEnabled(level) : this.real.isLevelEnabled(level)
+    // Without a level of its own the child would answer as its parent does.
+    return this.options.level === undefined ? this.parent.isLevelEnabled(level) : this.real.isLevelEnabled(level)
   }
 
   fatal(...args: unknown[]): void {

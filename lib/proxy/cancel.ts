@@ -1,7 +1,7 @@
 // A request's cancellation as the pipeline uses it: `aborted`, and one-shot
 // 'abort' listeners. An AbortSignal is one (the in-process modes take the
 // caller's); an HTTP request gets a ClientGone, a plain object, instead of
-// an AbortController whose EventTarget machinery cost ~2 % of the request
+// an AbortController whose EventTarget set-up alone cost 0.9 % of the request
 // thread (issue 14's profile). Each attempt still has its own
 // AbortController (lib/proxy/timeouts.ts), since undici takes an AbortSignal.
 

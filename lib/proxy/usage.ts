@@ -10,9 +10,9 @@ import {
   countEmbeddingInputTokens,
   countPromptTokens,
   countTextTokens,
-  encodingForModel,
   isOpenAIFamily,
 } from '../cost/tokens.js'
+import { encodingForModel } from '../cost/encoders.js'
 
 /** Where a request's token figures come from; 'none' when it has none (it failed before any answer). */
 export type UsageSource = 'upstream' | 'estimate' | 'none'

@@ -3,20 +3,15 @@ import { encode as encO200k } from 'gpt-tokenizer/encoding/o200k_base'
 import { encode as encCl100k } from 'gpt-tokenizer/encoding/cl100k_base'
 import fc from 'fast-check'
 import {
-  anthropicImageTokens,
   BoundedTextCounter,
   countTextTokens,
   EXACT_WORK_BUDGET,
   MAX_PIECE_WORK,
   countEmbeddingInputTokens,
   countPromptTokens,
-  dataUrlImageSize,
-  encodingForModel,
-  encodingsFor,
-  inVocabulary,
-  vocabularySet,
-  openAIImageTokens,
 } from '../../lib/cost/tokens.js'
+import { encodingForModel, encodingsFor, inVocabulary, vocabularySet } from '../../lib/cost/encoders.js'
+import { anthropicImageTokens, dataUrlImageSize, openAIImageTokens } from '../../lib/cost/image-tokens.js'
 import type { ChatCompletionRequest, ChatMessage, ToolDefinition } from '../../lib/openai/types.js'
 
 // The overheads are typed here as literals on purpose: importing the library's
