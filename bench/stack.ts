@@ -3,7 +3,7 @@
 // a temp dir that is always removed, signal handling, a watchdog, env knobs,
 // the main() wrapper and a few small helpers.
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { cpus, tmpdir } from 'node:os'
+import { availableParallelism, cpus, tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { ChildProcess } from 'node:child_process'
@@ -12,6 +12,7 @@ import { request } from 'undici'
 import { measureCoreShare, sampleBusy, type CoreShare } from './host.js'
 import { freePort, killAllChildrenSync, spawnNode, stopAllChildren, stopChild, waitExit, waitForLine, type Pinning } from './procs.js'
 import { RESULT_MARK } from './worker-io.js'
+import { gatewayNodeFlags } from '../lib/runtime/node-flags.js'
 
 export class HarnessError extends Error {}
 
@@ -160,7 +161,7 @@ export interface GatewayExtra {
   nodeArgs?: string[]
 }
 
-/** Starts `node dist/server.js` with `yaml` as its config, its own SQLite file in `dir`, and waits for GET /health. */
+/** Starts `node dist/server.js` (with the Node flags `npm start` adds) with `yaml` as its config, its own SQLite file in `dir`, and waits for GET /health. */
 export async function startGateway(pinning: Pinning, dir: string, yaml: string, masterKey: string, label = 'gateway', extra: GatewayExtra = {}): Promise<Gateway> {
   const tag = extra.fileTag ? `-${extra.fileTag}` : ''
   const configPath = join(dir, `gateway${tag}.yaml`)
@@ -183,7 +184,9 @@ export async function startGateway(pinning: Pinning, dir: string, yaml: string, 
   for (const k of Object.keys(env)) if (k.startsWith('OTEL_')) delete env[k]
   Object.assign(env, extra.env ?? {})
   // cwd = the temp dir, so a developer's ./.env is not loaded.
-  const child = spawnNode([...(extra.nodeArgs ?? []), SERVER_JS], { core: CORE_GATEWAY, pinning, label, env, cwd: dir })
+  // The Node flags `npm start` would pick on the CPUs the gateway gets here (one core when pinned).
+  const flags = gatewayNodeFlags(pinning.enabled ? 1 : availableParallelism())
+  const child = spawnNode([...flags, ...(extra.nodeArgs ?? []), SERVER_JS], { core: CORE_GATEWAY, pinning, label, env, cwd: dir })
   child.stdout!.resume() // the gateway logs to stdout; drain it
   const origin = `http://127.0.0.1:${port}`
   const deadline = Date.now() + 30_000

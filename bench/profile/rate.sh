@@ -1,7 +1,7 @@
 #!/bin/bash
 # rate.sh ROOT OUT STREAM(0/1) RATE SECONDS [node flags...]: the gateway on core 1 under an even open-loop rate from core 0;
 # prints the client's latencies, CPU per request per thread and (unless NOELD=1) event-loop delay and memory every 2 s.
-# PRELOAD=1 runs 6 s of closed-loop load first. e.g. NOELD=1 bench/profile/rate.sh $PWD /tmp/r 1 500 6 --trace-gc-nvp
+# PRELOAD=1 runs 6 s of closed-loop load first; IDLE=S then leaves the gateway idle S seconds (as the bench does between a target's runs). e.g. NOELD=1 bench/profile/rate.sh $PWD /tmp/r 1 500 6 --trace-gc-nvp
 here=$(cd $(dirname "$0") && pwd)
 set -u
 root=$1; out=$2; stream=$3; rate=$4; secs=$5; shift 5
@@ -24,6 +24,7 @@ gpid=$!
 for i in $(seq 1 150); do curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:$gport/health 2>/dev/null | grep -q 200 && break; sleep 0.2; done
 sleep 1
 if [ -n "${PRELOAD:-}" ]; then taskset -c 0 $root/node_modules/.bin/autocannon -c 50 -d 6 -m POST -H 'content-type: application/json' -H 'authorization: Bearer bench-master-key-0123456789abcdefghijklmnop' -b '{"model":"bench-model","messages":[{"role":"user","content":"hello"}]}' http://127.0.0.1:$gport/v1/chat/completions > /dev/null 2>&1; echo '--- preload done' >&2; fi
+[ -n "${IDLE:-}" ] && { echo "--- idle ${IDLE} s" >&2; sleep $IDLE; }
 gp=$gpid
 t0=$(awk '{print $14+$15}' /proc/$gpid/stat); for t in /proc/$gpid/task/*; do echo "$(basename $t) $(cat $t/comm) $(awk '{print $14+$15, $14, $15}' $t/stat)"; done > $out/th0
 taskset -c 0 node $here/open-loop.mjs http://127.0.0.1:$gport $stream $rate $secs | tee $out/ol.txt

@@ -22,13 +22,18 @@ interface Tap {
   teardown(fn: () => unknown): void
 }
 
-export async function startGatewayProcess(t: Tap, opts: { gateway: unknown; databaseUrl: string; env?: Record<string, string | undefined> }): Promise<GatewayProcess> {
+export const SERVER_JS = join(root, 'dist', 'server.js')
+export const START_SH = join(root, 'scripts', 'start.sh')
+
+/** `command` replaces `node dist/server.js` (program first), e.g. `['sh', START_SH]` for what `npm start` runs. */
+export async function startGatewayProcess(t: Tap, opts: { gateway: unknown; databaseUrl: string; env?: Record<string, string | undefined>; command?: string[] }): Promise<GatewayProcess> {
   const dir = mkdtempSync(join(tmpdir(), 'switchyard-proc-'))
   t.teardown(() => rmSync(dir, { recursive: true, force: true }))
   const configPath = join(dir, 'gateway.yaml')
   writeFileSync(configPath, stringify(opts.gateway))
   const env = { ...process.env, ...testEnv(opts.databaseUrl, { PORT: '0', LOG_LEVEL: 'info', GATEWAY_CONFIG: configPath, ...opts.env }) }
-  const proc = spawn(process.execPath, [join(root, 'dist', 'server.js')], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] })
+  const [program, ...args] = opts.command ?? [process.execPath, SERVER_JS]
+  const proc = spawn(program!, args, { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] })
   let out = ''
   proc.stdout!.on('data', (c: Buffer) => (out += c.toString()))
   proc.stderr!.on('data', (c: Buffer) => (out += c.toString()))

@@ -1,0 +1,71 @@
+// `npm start` (scripts/start.sh): the gateway gets --single-threaded-gc when
+// it may run on one CPU only, runs in the launcher's own process (exec: same
+// pid, signals reach it directly) and serves.
+import { test } from 'tap'
+import { spawnSync } from 'node:child_process'
+import { availableParallelism } from 'node:os'
+import { readFileSync } from 'node:fs'
+import { request } from 'undici'
+import { gatewayNodeFlags, SINGLE_THREADED_GC } from '../../lib/runtime/node-flags.js'
+import { tempSqliteUrl } from '../helpers/app.js'
+import { masterAuth, START_SH, startGatewayProcess } from '../helpers/process.js'
+
+test('gatewayNodeFlags: single-threaded GC on one CPU only', async (t) => {
+  t.same(gatewayNodeFlags(1), [SINGLE_THREADED_GC])
+  t.same(gatewayNodeFlags(0), [SINGLE_THREADED_GC], 'a nonsensical count of 0 is treated as one CPU')
+  t.same(gatewayNodeFlags(2), [])
+  t.same(gatewayNodeFlags(64), [])
+  t.same(gatewayNodeFlags(Number.NaN), [], 'an unknown count keeps V8 defaults')
+})
+
+const gateway = { providers: [{ name: 'm', type: 'mock' }], models: [{ name: 'echo', deployments: [{ provider: 'm' }] }] }
+
+/** Node's argv of a running process, from /proc. */
+function cmdline(pid: number): string[] {
+  return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean)
+}
+
+interface Launched {
+  argv: string[]
+  status: number
+  exitCode: number | null
+}
+
+/** Starts the gateway with `command`, reads its argv from /proc, sends one /v1 request, stops it with SIGTERM. */
+async function launch(t: { teardown(fn: () => unknown): void }, command: string[]): Promise<Launched> {
+  const gw = await startGatewayProcess(t, { databaseUrl: tempSqliteUrl(t), gateway, command })
+  const argv = cmdline(gw.proc.pid!)
+  const res = await request(`${gw.url}/v1/chat/completions`, {
+    method: 'POST',
+    headers: masterAuth,
+    body: JSON.stringify({ model: 'echo', messages: [{ role: 'user', content: 'hi' }] }),
+  })
+  await res.body.dump()
+  return { argv, status: res.statusCode, exitCode: await gw.stop('SIGTERM') }
+}
+
+const hasProc = (() => {
+  try {
+    readFileSync('/proc/self/cmdline')
+    return true
+  } catch {
+    return false
+  }
+})()
+const hasTaskset = spawnSync('taskset', ['-c', '0', 'true'], { stdio: 'ignore' }).status === 0
+
+test('npm start on one CPU (taskset -c 0) runs the gateway with single-threaded GC', { skip: !hasProc ? 'needs /proc (Linux)' : !hasTaskset ? 'taskset (util-linux) not available' : false }, async (t) => {
+  const { argv, status, exitCode } = await launch(t, ['taskset', '-c', '0', 'sh', START_SH])
+  t.ok(argv.some((a) => a.endsWith('dist/server.js')), `the spawned pid is the gateway itself (exec, no parent shell): ${argv.join(' ')}`)
+  t.ok(argv.includes(SINGLE_THREADED_GC), `${SINGLE_THREADED_GC} given`)
+  t.equal(status, 200, 'serves /v1')
+  t.equal(exitCode, 0, 'SIGTERM reaches the gateway and it exits cleanly')
+})
+
+test('npm start on several CPUs keeps V8 defaults', { skip: !hasProc ? 'needs /proc (Linux)' : availableParallelism() < 2 ? 'this process may use one CPU only' : false }, async (t) => {
+  const { argv, status, exitCode } = await launch(t, ['sh', START_SH])
+  t.ok(argv.some((a) => a.endsWith('dist/server.js')), `the spawned pid is the gateway itself: ${argv.join(' ')}`)
+  t.notOk(argv.includes(SINGLE_THREADED_GC), `no ${SINGLE_THREADED_GC}`)
+  t.equal(status, 200, 'serves /v1')
+  t.equal(exitCode, 0, 'SIGTERM reaches the gateway and it exits cleanly')
+})
