@@ -1,5 +1,6 @@
 #!/bin/bash
 # per-thread CPU of the gateway over a closed-loop load: threads.sh SNAPDIR [stream]
+# FLAGS=... adds node flags; YAML_EXTRA=... is appended to the gateway's YAML (e.g. 'observability: { metrics: { enabled: false } }')
 set -u
 snap=$1; stream=${2:-}; flags=${FLAGS:-}
 cd $snap
@@ -8,6 +9,7 @@ MOCK_NO_RECORD=1 taskset -c 0 node dist/bench/mock-upstream.js $port > /dev/null
 mpid=$!
 tmp=$(mktemp -d)
 printf 'providers:\n  - { name: upstream, type: openai, baseUrl: http://127.0.0.1:%s/v1, apiKey: sk-bench }\nmodels:\n  - name: bench-model\n    deployments: [{ provider: upstream, model: bench-upstream }]\n' $port > $tmp/gw.yaml
+[ -n "${YAML_EXTRA:-}" ] && printf '%s\n' "$YAML_EXTRA" >> $tmp/gw.yaml
 (cd $tmp && PORT=$gport HOST=127.0.0.1 DATABASE_URL=file:$tmp/gw.db GATEWAY_CONFIG=$tmp/gw.yaml MASTER_KEY=bench-master-key-0123456789abcdefghijklmnop LOG_LEVEL=warn NODE_ENV=production \
   exec taskset -c 1 node $flags $snap/dist/server.js > /dev/null 2>$tmp/err) &
 gpid=$!
