@@ -6,6 +6,7 @@
 // minor release). Names checked against semantic-conventions 1.45 and
 // open-telemetry/semantic-conventions-genai docs/gen-ai/gen-ai-metrics.md.
 import type { EntryPoint } from './types.js'
+import { memoByString } from '../memo.js'
 
 export const ATTR_GEN_AI_OPERATION_NAME = 'gen_ai.operation.name'
 export const ATTR_GEN_AI_PROVIDER_NAME = 'gen_ai.provider.name'
@@ -61,14 +62,14 @@ export function providerNameOf(providerType: string | undefined): string {
   return PROVIDER_NAMES[providerType] ?? providerType
 }
 
-/** server.address and server.port of an upstream URL (default ports filled in). */
-export function serverOf(url: string): { address: string; port: number } | undefined {
+/** server.address and server.port of an upstream URL (default ports filled in); memoised, the result is frozen. */
+export const serverOf: (url: string) => Readonly<{ address: string; port: number }> | undefined = memoByString((url) => {
   try {
     const u = new URL(url)
     const port = u.port ? Number(u.port) : u.protocol === 'https:' ? 443 : u.protocol === 'http:' ? 80 : 0
     // IPv6 hosts come bracketed from URL; the attribute carries the bare address.
-    return { address: u.hostname.replace(/^\[(.*)\]$/, '$1'), port }
+    return Object.freeze({ address: u.hostname.replace(/^\[(.*)\]$/, '$1'), port })
   } catch {
     return undefined
   }
-}
+})

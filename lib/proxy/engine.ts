@@ -7,6 +7,7 @@ import { attemptFailure, AttemptError, formatUsd, inBandError, toGatewayError, w
 import { failUpstreamStatus, openEventStream, readBuffer } from './read.js'
 import { relayStream, type RelayParams } from './stream-relay.js'
 import { RelayBody } from './relay-body.js'
+import { upstreamTarget, type UpstreamTarget } from './pools.js'
 import { goesNative, nativeAttempt } from './native-relay.js'
 import { CompletionTally, estimatedUsage, estimatePromptTokens, sanitizeUsage, textTokenCounter, type UsageSource } from './usage.js'
 import type {
@@ -302,7 +303,7 @@ export class ProxyEngine {
     }
 
     let upstream: Dispatcher.ResponseData
-    let endpointUrl: URL
+    let target: UpstreamTarget
     let body: string
     try {
       let endpoint: ReturnType<typeof adapter.endpoint>
@@ -312,7 +313,7 @@ export class ProxyEngine {
         // The provider has no API for this operation (e.g. embeddings on Anthropic).
         throw new AttemptError(errors.invalidBody((err as Error).message), 400, 'unsupported')
       }
-      endpointUrl = new URL(endpoint.url)
+      target = upstreamTarget(endpoint.url)
       const translator = op === 'chat' ? adapter.chat : adapter.embeddings
       if (translator) {
         try {
@@ -325,10 +326,10 @@ export class ProxyEngine {
         body = rewriteModel(job.raw, deployment.upstreamModel, job.body as Record<string, unknown>)
         if (op === 'chat' && job.stream) body = ensureStreamUsage(body, job.body as Record<string, unknown>)
       }
-      const pool = this.options.pools.get(endpointUrl.origin, { connections: provider.maxConnections, connectTimeoutMs: timeouts.connectMs, guarded: provider.source !== 'yaml' })
+      const pool = this.options.pools.get(target.origin, { connections: provider.maxConnections, connectTimeoutMs: timeouts.connectMs, guarded: provider.source !== 'yaml' })
       upstream = await pool.request({
         method: 'POST',
-        path: endpointUrl.pathname + endpointUrl.search,
+        path: target.path,
         headers: { ...job.upstreamHeaders, ...endpoint.headers, 'content-type': 'application/json', accept: job.stream ? 'text/event-stream' : 'application/json' },
         body,
         signal: deadline.signal,

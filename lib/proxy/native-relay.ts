@@ -18,6 +18,7 @@ import type { DeploymentEntry, ProviderEntry } from '../routing/table.js'
 import { SseParser, SseTooLargeError, type SseEvent } from '../sse.js'
 import { isDeploymentFault, type FailureKind } from '../resilience/classify.js'
 import { attemptFailure, AttemptError } from './failures.js'
+import { upstreamTarget } from './pools.js'
 import { failUpstreamStatus, openEventStream, readBuffer, DEFAULT_UPSTREAM_MAX_EVENT_BYTES } from './read.js'
 import { ensureStreamUsage, rewriteModel } from './body.js'
 import { AttemptDeadline, type Timeouts } from './timeouts.js'
@@ -111,13 +112,13 @@ export async function nativeAttempt(
   let upstream: Dispatcher.ResponseData
   try {
     const endpoint = native.endpoint(provider.settings, deployment.upstreamModel, job.stream)
-    const url = new URL(endpoint.url)
+    const target = upstreamTarget(endpoint.url)
     let body = rewriteModel(native.raw, deployment.upstreamModel, native.parsed)
     if (job.stream && native.streamUsage) body = ensureStreamUsage(body, native.parsed)
-    const pool = host.options.pools.get(url.origin, { connections: provider.maxConnections, connectTimeoutMs: timeouts.connectMs, guarded: provider.source !== 'yaml' })
+    const pool = host.options.pools.get(target.origin, { connections: provider.maxConnections, connectTimeoutMs: timeouts.connectMs, guarded: provider.source !== 'yaml' })
     upstream = await pool.request({
       method: 'POST',
-      path: url.pathname + url.search,
+      path: target.path,
       headers: { ...job.upstreamHeaders, ...native.headers, ...endpoint.headers, 'content-type': 'application/json', accept: job.stream ? 'text/event-stream' : 'application/json' },
       body,
       signal: deadline.signal,

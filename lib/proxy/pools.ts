@@ -3,6 +3,7 @@
 // written through the admin API get pools of their own whose every new
 // connection passes the upstream guard (lib/security/upstream-guard.ts).
 import { Pool } from 'undici'
+import { memoByString } from '../memo.js'
 import { guardedConnector, upstreamPolicy, type LookupFn, type UpstreamPolicy } from '../security/upstream-guard.js'
 
 export interface PoolOptions {
@@ -60,3 +61,15 @@ export class Pools {
     await Promise.all(pools.map((p) => p.close().catch(() => p.destroy())))
   }
 }
+
+/** An upstream URL as the pools use it: the origin (which pool) and the request path with its query. */
+export interface UpstreamTarget {
+  readonly origin: string
+  readonly path: string
+}
+
+/** Splits an endpoint URL (memoised: endpoints repeat on every request). Throws on an invalid URL, as `new URL` does. */
+export const upstreamTarget: (url: string) => UpstreamTarget = memoByString((url) => {
+  const u = new URL(url)
+  return Object.freeze({ origin: u.origin, path: u.pathname + u.search })
+})
