@@ -12,7 +12,7 @@ import { request } from 'undici'
 import { measureCoreShare, sampleBusy, type CoreShare } from './host.js'
 import { freePort, killAllChildrenSync, spawnNode, stopAllChildren, stopChild, waitExit, waitForLine, type Pinning } from './procs.js'
 import { RESULT_MARK } from './worker-io.js'
-import { gatewayNodeFlags } from '../lib/runtime/node-flags.js'
+import { gatewayNodeFlags, withGatewayEnvDefaults } from '../lib/runtime/node-flags.js'
 
 export class HarnessError extends Error {}
 
@@ -184,9 +184,9 @@ export async function startGateway(pinning: Pinning, dir: string, yaml: string, 
   for (const k of Object.keys(env)) if (k.startsWith('OTEL_')) delete env[k]
   Object.assign(env, extra.env ?? {})
   // cwd = the temp dir, so a developer's ./.env is not loaded.
-  // The Node flags `npm start` would pick on the CPUs the gateway gets here (one core when pinned).
+  // The Node flags and environment defaults `npm start` would give the gateway on the CPUs it gets here (one core when pinned).
   const flags = gatewayNodeFlags(pinning.enabled ? 1 : availableParallelism())
-  const child = spawnNode([...flags, ...(extra.nodeArgs ?? []), SERVER_JS], { core: CORE_GATEWAY, pinning, label, env, cwd: dir })
+  const child = spawnNode([...flags, ...(extra.nodeArgs ?? []), SERVER_JS], { core: CORE_GATEWAY, pinning, label, env: withGatewayEnvDefaults(env), cwd: dir })
   child.stdout!.resume() // the gateway logs to stdout; drain it
   const origin = `http://127.0.0.1:${port}`
   const deadline = Date.now() + 30_000
