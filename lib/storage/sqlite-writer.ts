@@ -5,7 +5,7 @@
 // what this saves (README, Performance).
 import Database from 'better-sqlite3'
 import { insertStatements, sqliteValue, type Row } from './insert-many.js'
-import type { LatencyAggregateRow } from './writer-thread.js'
+import type { LatencyAggregateRow } from './writer-protocol.js'
 
 /** Prepared statements kept (statement texts differ by table, columns and rows per statement). */
 const MAX_PREPARED = 256

@@ -4,7 +4,7 @@
 // while a write is in flight, it does.
 import { Worker } from 'node:worker_threads'
 import type { Row } from './insert-many.js'
-import type { LatencyAggregateRow, WriterOp, WriterResponse } from './writer-thread.js'
+import type { LatencyAggregateRow, WriterOp, WriterResponse } from './writer-protocol.js'
 
 // Under the test runner the sources are TypeScript; built, they are .js.
 const workerFile = new URL(import.meta.url.endsWith('.ts') ? './writer-thread.ts' : './writer-thread.js', import.meta.url)

@@ -9,26 +9,8 @@ import { setPriority } from 'node:os'
 import { createDb, providerOf, sqlitePath, type Db, type DbProvider } from './client.js'
 import { insertMany, type Row } from './insert-many.js'
 import { SqliteWriter } from './sqlite-writer.js'
+import type { LatencyAggregateRow, WriterRequest, WriterResponse } from './writer-protocol.js'
 
-export interface LatencyAggregateRow {
-  deploymentId: string
-  count: number
-  errors: number
-  emaMs: number | null
-  emaTtftMs: number | null
-  meanCompletionTokens: number | null
-  lastSampleAt: string | null
-}
-
-export type WriterOp =
-  | { op: 'open'; url: string; schema?: string }
-  | { op: 'close' }
-  | { op: 'insert'; table: string; rows: Row[] }
-  | { op: 'upsertLatencyAggregates'; rows: LatencyAggregateRow[] }
-  | { op: 'deleteLatencySamplesBefore'; before: string }
-
-export type WriterRequest = WriterOp & { id: number; db: number }
-export type WriterResponse = { id: number; ok: true } | { id: number; ok: false; error: string }
 
 // Lowest CPU priority for this thread only (Linux accepts a thread id in
 // setpriority): when it shares a core with the request thread, the scheduler
