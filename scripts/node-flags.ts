@@ -1,6 +1,7 @@
-// Prints the Node flags for the gateway on this process's CPUs, space
-// separated (empty when none); used by scripts/start.sh. See lib/runtime/node-flags.ts.
+// Prints, space separated, what scripts/start.sh runs before dist/server.js:
+// `NAME=value` environment defaults this process does not set, `node`, and the
+// Node flags for the CPUs it may use. See lib/runtime/node-flags.ts.
 import { availableParallelism } from 'node:os'
-import { gatewayNodeFlags } from '../lib/runtime/node-flags.js'
+import { launchWords } from '../lib/runtime/node-flags.js'
 
-process.stdout.write(gatewayNodeFlags(availableParallelism()).join(' '))
+process.stdout.write(launchWords(availableParallelism(), process.env).join(' '))

@@ -1,14 +1,14 @@
-// The Node flags `npm start` runs the gateway with (scripts/start.sh asks
-// scripts/node-flags.ts, which asks this). Pure: the caller passes the number
+// The Node flags and environment `npm start` runs the gateway with
+// (scripts/start.sh execs what scripts/node-flags.ts prints from this). Pure: the caller passes the number
 // of CPUs the process may run on (os.availableParallelism(), which follows the
 // CPU affinity mask, e.g. `taskset -c 1`).
 //
 // On one CPU, V8's garbage collector helpers (concurrent marking, parallel
 // scavenge and compaction) do not run beside the request thread: they take
-// turns with it on the same core, so every mark-compact stretches requests
-// for its whole marking phase and the main thread waits for helpers that are
-// not scheduled. `--single-threaded-gc` does the same work on the request
-// thread in short incremental steps instead. Measured with
+// turns with it on the same core. In --trace-gc of a gateway on one core,
+// mark-compacts ran marking steps of up to 20 ms on the request thread with
+// the helpers, and of at most 0.4-1.8 ms with `--single-threaded-gc`, which
+// does all the work on the request thread in short incremental steps. Measured with
 // bench/profile/rate.sh (500 req/s after a burst and 30 s idle, gateway on one
 // core, 3 alternations): client p99 22.7/36.5/39.3 -> 7.3/10.9/10.9 ms, max
 // 55/56/81 -> 24/33/30 ms, CPU per request unchanged within the runs' noise.
@@ -30,13 +30,24 @@ export function gatewayNodeFlags(cpus: number): string[] {
  * process's threads (V8 platform workers, libuv pool, the usage writer).
  * Two arenas: resident memory 267-269 -> 239-242 MB at 300 req/s with the
  * same CPU per request (bench/profile/rate.sh, alternated twice). Other libcs
- * ignore it. scripts/start.sh sets the same value; a test checks they agree.
+ * ignore it.
  */
 export const GATEWAY_ENV_DEFAULTS: Readonly<Record<string, string>> = Object.freeze({ MALLOC_ARENA_MAX: '2' })
 
+/** The defaults above that `env` does not set (unset or empty). */
+function missingEnvDefaults(env: NodeJS.ProcessEnv): Array<[string, string]> {
+  return Object.entries(GATEWAY_ENV_DEFAULTS).filter(([k]) => env[k] === undefined || env[k] === '')
+}
+
 /** `env` plus the defaults above where `env` does not set them. */
 export function withGatewayEnvDefaults(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
-  const out = { ...env }
-  for (const [k, v] of Object.entries(GATEWAY_ENV_DEFAULTS)) if (out[k] === undefined || out[k] === '') out[k] = v
-  return out
+  return { ...env, ...Object.fromEntries(missingEnvDefaults(env)) }
+}
+
+/**
+ * What scripts/start.sh hands to `env` before the server script, as words:
+ * `NAME=value` for each missing default, `node`, then the Node flags.
+ */
+export function launchWords(cpus: number, env: NodeJS.ProcessEnv): string[] {
+  return [...missingEnvDefaults(env).map(([k, v]) => `${k}=${v}`), 'node', ...gatewayNodeFlags(cpus)]
 }

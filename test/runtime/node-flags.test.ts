@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process'
 import { availableParallelism } from 'node:os'
 import { readFileSync } from 'node:fs'
 import { request } from 'undici'
-import { GATEWAY_ENV_DEFAULTS, gatewayNodeFlags, SINGLE_THREADED_GC, withGatewayEnvDefaults } from '../../lib/runtime/node-flags.js'
+import { GATEWAY_ENV_DEFAULTS, gatewayNodeFlags, launchWords, SINGLE_THREADED_GC, withGatewayEnvDefaults } from '../../lib/runtime/node-flags.js'
 import { tempSqliteUrl } from '../helpers/app.js'
 import { masterAuth, START_SH, startGatewayProcess } from '../helpers/process.js'
 
@@ -25,6 +25,11 @@ test('withGatewayEnvDefaults: fills MALLOC_ARENA_MAX only where unset or empty',
   const env = { A: '1' }
   withGatewayEnvDefaults(env)
   t.same(env, { A: '1' }, 'the input is not changed')
+})
+
+test('launchWords: missing environment defaults, node, then the flags', async (t) => {
+  t.same(launchWords(1, {}), ['MALLOC_ARENA_MAX=2', 'node', SINGLE_THREADED_GC])
+  t.same(launchWords(4, { MALLOC_ARENA_MAX: '8' }), ['node'], "the operator's value is left to the inherited environment")
 })
 
 const gateway = { providers: [{ name: 'm', type: 'mock' }], models: [{ name: 'echo', deployments: [{ provider: 'm' }] }] }
@@ -73,7 +78,7 @@ const hasTaskset = spawnSync('taskset', ['-c', '0', 'true'], { stdio: 'ignore' }
 
 test('npm start on one CPU (taskset -c 0) runs the gateway with single-threaded GC', { skip: !hasProc ? 'needs /proc (Linux)' : !hasTaskset ? 'taskset (util-linux) not available' : false }, async (t) => {
   const { argv, environ, status, exitCode } = await launch(t, ['taskset', '-c', '0', 'sh', START_SH])
-  t.equal(environ.MALLOC_ARENA_MAX, process.env.MALLOC_ARENA_MAX || GATEWAY_ENV_DEFAULTS.MALLOC_ARENA_MAX, 'start.sh sets the same malloc arena default as GATEWAY_ENV_DEFAULTS')
+  t.equal(environ.MALLOC_ARENA_MAX, process.env.MALLOC_ARENA_MAX || GATEWAY_ENV_DEFAULTS.MALLOC_ARENA_MAX, 'the launched gateway has the malloc arena default')
   t.ok(argv.some((a) => a.endsWith('dist/server.js')), `the spawned pid is the gateway itself (exec, no parent shell): ${argv.join(' ')}`)
   t.ok(argv.includes(SINGLE_THREADED_GC), `${SINGLE_THREADED_GC} given`)
   t.equal(status, 200, 'serves /v1')
